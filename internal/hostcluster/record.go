@@ -1,0 +1,165 @@
+// Package hostcluster runs the control plane of a Kubernetes cluster as
+// processes on this host (etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler) from a state directory that records everything needed to
+// find, restart or remove them. The local and simulated providers add
+// nodes on top of it.
+package hostcluster
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/kubeml/kubeml/internal/provider"
+)
+
+// Record is what a cluster's state directory says about it. It is written
+// before any process starts, so a crashed create can be resumed or removed.
+type Record struct {
+	Spec      provider.Spec `json:"spec"`
+	Provider  string        `json:"provider"`
+	Ports     Ports         `json:"ports"`
+	CreatedAt time.Time     `json:"createdAt"`
+	// Ready is set once the first create finished.
+	Ready bool `json:"ready"`
+	// Node holds provider-specific node settings (bridge, subnet).
+	Node json.RawMessage `json:"node,omitempty"`
+}
+
+// Ports are the loopback ports of the control plane.
+type Ports struct {
+	Etcd          int `json:"etcd"`
+	EtcdPeer      int `json:"etcdPeer"`
+	APIServer     int `json:"apiServer"`
+	ControllerMgr int `json:"controllerManager"`
+	Scheduler     int `json:"scheduler"`
+}
+
+const recordFile = "cluster.json"
+
+var nameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// ValidName reports whether name can name a host cluster (a DNS label).
+func ValidName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%w: name %q must be 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit", provider.ErrInvalid, name)
+	}
+	return nil
+}
+
+// Store is the directory holding one provider's cluster state dirs.
+type Store struct{ Root string }
+
+// Dir is the state directory of the named cluster.
+func (s Store) Dir(name string) string { return filepath.Join(s.Root, name) }
+
+// Load reads a cluster's record.
+func (s Store) Load(name string) (*Record, error) {
+	b, err := os.ReadFile(filepath.Join(s.Dir(name), recordFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %q", provider.ErrNotFound, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to read cluster %q: %w", name, err)
+	}
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("failed to read cluster %q: %w", name, err)
+	}
+	return &r, nil
+}
+
+// Save writes a cluster's record atomically.
+func (s Store) Save(r *Record) error {
+	dir := s.Dir(r.Spec.Name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("failed to save cluster %q: %w", r.Spec.Name, err)
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, recordFile+".tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("failed to save cluster %q: %w", r.Spec.Name, err)
+	}
+	return os.Rename(tmp, filepath.Join(dir, recordFile))
+}
+
+// Names lists the clusters with a record, sorted.
+func (s Store) Names() ([]string, error) {
+	ents, err := os.ReadDir(s.Root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to list clusters: %w", err)
+	}
+	var names []string
+	for _, e := range ents {
+		if _, err := os.Stat(filepath.Join(s.Root, e.Name(), recordFile)); err == nil {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Lock takes an exclusive lock on a cluster (creating its directory), so
+// two kubeml processes never change one cluster at once. It waits for a
+// holder to finish.
+func (s Store) Lock(name string) (unlock func(), err error) {
+	dir := s.Dir(name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("failed to lock cluster %q: %w", name, err)
+	}
+	return flock(filepath.Join(dir, ".lock"))
+}
+
+func flock(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("failed to lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("failed to lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}
+
+// HostLock serializes allocation of host-wide resources (ports, bridges,
+// subnets) between every kubeml on the machine, whatever its data dir.
+func HostLock() (func(), error) {
+	if err := os.MkdirAll("/run/kubeml", 0o755); err != nil {
+		return flock(filepath.Join(os.TempDir(), "kubeml-host.lock"))
+	}
+	return flock("/run/kubeml/host.lock")
+}
+
+// FreePorts returns n distinct free loopback TCP ports.
+func FreePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("failed to find a free port: %w", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}

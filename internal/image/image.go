@@ -1,0 +1,186 @@
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// DefaultInImage is where the binary goes when Spec.InImage is empty.
+const DefaultInImage = "/kubeml"
+
+// epoch is the timestamp of every tar entry and of the image config, so that
+// builds are reproducible.
+var epoch = time.Unix(0, 0).UTC()
+
+// Spec is an image made of one static binary.
+type Spec struct {
+	Ref        string   // e.g. "kubeml.local/kubeml:0123abcd"; must parse with name.NewTag
+	BinaryPath string   // the file put into the image
+	InImage    string   // path inside the image, default "/kubeml"
+	Entrypoint []string // default []string{InImage}
+	Cmd        []string
+	Env        []string
+}
+
+// Build builds an image for linux/runtime.GOARCH with a single layer holding
+// the binary at s.InImage (mode 0755, owned by root, parent directories
+// included, zero timestamps) and a config with s's Entrypoint, Cmd and Env
+// and WorkingDir "/".
+func Build(s Spec) (v1.Image, error) {
+	s, _, err := s.normalize()
+	if err != nil {
+		return nil, err
+	}
+	layer, err := binaryLayer(s.BinaryPath, s.InImage)
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	return s.build(layer)
+}
+
+// normalize validates s, reporting every problem at once, and returns it with
+// defaults filled in, along with its parsed tag.
+func (s Spec) normalize() (Spec, name.Tag, error) {
+	var errs []error
+	tag, err := name.NewTag(s.Ref)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("invalid ref: %w", err))
+	}
+	if s.BinaryPath == "" {
+		errs = append(errs, errors.New("binary path is empty"))
+	} else if err := checkReadable(s.BinaryPath); err != nil {
+		errs = append(errs, fmt.Errorf("unusable binary: %w", err))
+	}
+	if s.InImage == "" {
+		s.InImage = DefaultInImage
+	}
+	if !path.IsAbs(s.InImage) {
+		errs = append(errs, fmt.Errorf("path in image %q is not absolute", s.InImage))
+	} else if s.InImage = path.Clean(s.InImage); s.InImage == "/" {
+		errs = append(errs, errors.New(`path in image is "/"`))
+	}
+	if len(errs) > 0 {
+		return s, tag, s.wrap(errors.Join(errs...))
+	}
+	if len(s.Entrypoint) == 0 {
+		s.Entrypoint = []string{s.InImage}
+	}
+	return s, tag, nil
+}
+
+func (s Spec) wrap(err error) error {
+	return fmt.Errorf("failed to build image %q: %w", s.Ref, err)
+}
+
+// build assembles the image of a normalized s around layer.
+func (s Spec) build(layer v1.Layer) (v1.Image, error) {
+	cfg := &v1.ConfigFile{
+		Architecture: runtime.GOARCH,
+		OS:           "linux",
+		Created:      v1.Time{Time: epoch},
+		RootFS:       v1.RootFS{Type: "layers"},
+		Config: v1.Config{
+			Entrypoint: slices.Clone(s.Entrypoint),
+			Cmd:        slices.Clone(s.Cmd),
+			Env:        slices.Clone(s.Env),
+			WorkingDir: "/",
+		},
+	}
+	img, err := mutate.ConfigFile(empty.Image, cfg)
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	img, err = mutate.Append(img, mutate.Addendum{
+		Layer: layer,
+		History: v1.History{
+			Created:   v1.Time{Time: epoch},
+			CreatedBy: "kubeml: COPY " + path.Base(s.BinaryPath) + " " + s.InImage,
+			Comment:   "built by kubeml internal/image",
+		},
+	})
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	return img, nil
+}
+
+func checkReadable(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", p)
+	}
+	return nil
+}
+
+// binaryLayer returns a gzip-compressed layer holding the file at src as
+// inImage (absolute and clean). The file is read once, so the layer stays
+// consistent even if src changes afterwards.
+func binaryLayer(src, inImage string) (v1.Layer, error) {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	rel := strings.TrimPrefix(inImage, "/")
+	// Parent directories first, outermost first: "usr/", "usr/local/", ...
+	parts := strings.Split(rel, "/")
+	for i := 1; i < len(parts); i++ {
+		if err := tw.WriteHeader(header(strings.Join(parts[:i], "/")+"/", tar.TypeDir, 0o755, 0)); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.WriteHeader(header(rel, tar.TypeReg, 0o755, int64(len(data)))); err != nil {
+		return nil, err
+	}
+	if _, err := tw.Write(data); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	layerTar := buf.Bytes()
+	opener := func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(layerTar)), nil
+	}
+	// Cache the compressed form: it is needed for the digest and again when
+	// the layer is written, and gzipping a large binary twice is slow.
+	return tarball.LayerFromOpener(opener, tarball.WithCompressedCaching)
+}
+
+func header(name string, typ byte, mode, size int64) *tar.Header {
+	return &tar.Header{
+		Typeflag: typ,
+		Name:     name,
+		Mode:     mode,
+		Size:     size,
+		Uid:      0,
+		Gid:      0,
+		Uname:    "root",
+		Gname:    "root",
+		ModTime:  epoch,
+	}
+}

@@ -1,0 +1,115 @@
+package image
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// WriteTarball builds every spec and writes all the images into ONE
+// docker-archive tarball at path, tagged with their refs, so a single
+// `ctr images import` loads them all. Identical layers (such as one binary
+// shared by several images) are stored once. The file is written to
+// path+".tmp" and renamed into place, so path is either absent, the old file,
+// or complete.
+func WriteTarball(path string, specs ...Spec) error {
+	if len(specs) == 0 {
+		return fmt.Errorf("failed to write image tarball %s: no images given", path)
+	}
+	var errs []error
+	norm := make([]Spec, 0, len(specs))
+	tags := make([]name.Tag, 0, len(specs))
+	seen := map[string]bool{}
+	for _, s := range specs {
+		n, tag, err := s.normalize()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if seen[tag.Name()] {
+			errs = append(errs, s.wrap(fmt.Errorf("ref %s given twice", tag.Name())))
+			continue
+		}
+		seen[tag.Name()] = true
+		norm, tags = append(norm, n), append(tags, tag)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+
+	// Build each distinct layer once: specs sharing a binary and a path in
+	// the image share the layer object, saving a read and a gzip.
+	type layerKey struct{ src, inImage string }
+	layers := map[layerKey]v1.Layer{}
+	refs := make(map[name.Reference]v1.Image, len(norm))
+	for i, s := range norm {
+		k := layerKey{s.BinaryPath, s.InImage}
+		if layers[k] == nil {
+			l, err := binaryLayer(s.BinaryPath, s.InImage)
+			if err != nil {
+				return s.wrap(err)
+			}
+			layers[k] = l
+		}
+		img, err := s.build(layers[k])
+		if err != nil {
+			return err
+		}
+		refs[tags[i]] = img
+	}
+	if err := writeAtomically(path, func(w io.Writer) error {
+		return tarball.MultiRefWrite(refs, w)
+	}); err != nil {
+		return fmt.Errorf("failed to write image tarball %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeAtomically writes path+".tmp" with write, syncs it and renames it to
+// path. On failure the temporary file is removed.
+func writeAtomically(path string, write func(io.Writer) error) (err error) {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = write(f); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// ContentTag returns a tag derived from the contents of the file at path:
+// the first 12 hex characters of its sha256. Images built from a different
+// binary thus get a different tag.
+func ContentTag(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("failed to compute content tag: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("failed to compute content tag of %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12], nil
+}

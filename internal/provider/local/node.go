@@ -1,0 +1,151 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kubeml/kubeml/internal/hostcluster"
+	"github.com/kubeml/kubeml/internal/kube"
+	"github.com/kubeml/kubeml/internal/proc"
+	"github.com/kubeml/kubeml/internal/provider"
+)
+
+// paths of one node's files, all under the cluster's state dir.
+type paths struct{ dir string }
+
+func (p paths) sock() string             { return filepath.Join(p.dir, "containerd.sock") }
+func (p paths) containerdConfig() string { return filepath.Join(p.dir, "containerd.toml") }
+func (p paths) containerdRoot() string   { return filepath.Join(p.dir, "containerd", "root") }
+func (p paths) containerdState() string  { return filepath.Join(p.dir, "containerd", "state") }
+func (p paths) runcRoot() string         { return filepath.Join(p.dir, "runc") }
+func (p paths) cniConf() string          { return filepath.Join(p.dir, "cni", "net.d") }
+func (p paths) cniData() string          { return filepath.Join(p.dir, "cni", "ipam") }
+func (p paths) kubeletRoot() string      { return filepath.Join(p.dir, "kubelet") }
+func (p paths) kubeletConfig() string    { return filepath.Join(p.dir, "kubelet.yaml") }
+func (p paths) kubeletKubeconfig() string {
+	return filepath.Join(p.dir, "kubelet.kubeconfig")
+}
+func (p paths) podLogs() string { return filepath.Join(p.dir, "pod-logs") }
+
+// Ensure brings the node up: bridge, cgroups, containerd, images, kubelet,
+// skipping what already runs, and waits for the node to be Ready.
+func (n *nodes) Ensure(ctx context.Context, cp *hostcluster.ControlPlane, progress provider.Progress) error {
+	pl, err := readPlan(cp.Rec)
+	if err != nil {
+		return err
+	}
+	ps := paths{cp.Dir}
+	if len(ps.sock()) > 100 {
+		return fmt.Errorf("state dir %s is too long for containerd's socket path; use a shorter data dir", cp.Dir)
+	}
+	if err := ensureBridge(pl); err != nil {
+		return err
+	}
+	if err := ensureCgroupRoot(pl.cgroupRoot()); err != nil {
+		return err
+	}
+	f, err := cp.PKI()
+	if err != nil {
+		return err
+	}
+	if err := pl.Images.ensureRefs(n.imageBinary); err != nil {
+		return err
+	}
+	if cp.Rec.Node, err = json.Marshal(pl); err != nil { // saved by the caller
+		return err
+	}
+	if err := writeNodeConfigs(ps, pl, f, cp.Server()); err != nil {
+		return err
+	}
+	progress.Report("starting containerd")
+	if err := cp.Start(proc.Spec{Name: procContainerd, Path: "containerd", Args: []string{"--config", ps.containerdConfig()}}); err != nil {
+		return err
+	}
+	if err := waitSocket(ctx, ps.sock(), cp.LogFile(procContainerd)); err != nil {
+		return err
+	}
+	if err := n.importImages(ctx, ps, &pl, cp, progress); err != nil {
+		return err
+	}
+	progress.Report("starting the kubelet")
+	err = cp.Start(proc.Spec{Name: kube.Kubelet, Path: cp.Bins.Path(kube.Kubelet), Args: []string{
+		"--config=" + ps.kubeletConfig(), "--kubeconfig=" + ps.kubeletKubeconfig(),
+		"--root-dir=" + ps.kubeletRoot(), "--hostname-override=" + NodeName,
+		"--node-ip=" + pl.nodeIP().String(),
+		"--node-labels=" + nodeLabels(cp.Rec.Spec.Name),
+	}})
+	if err != nil {
+		return err
+	}
+	cs, err := cp.Client()
+	if err != nil {
+		return err
+	}
+	progress.Report("waiting for node %s to be Ready", NodeName)
+	if err := hostcluster.WaitNodesReady(ctx, cs, poolLabel, 1); err != nil {
+		return fmt.Errorf("%w\nkubelet log:\n%s", err, proc.Tail(cp.LogFile(kube.Kubelet), 15))
+	}
+	return nil
+}
+
+const poolLabel = "kubernetes.azure.com/agentpool"
+
+func nodeLabels(cluster string) string {
+	return strings.Join([]string{
+		poolLabel + "=agentpool",
+		"node.kubernetes.io/instance-type=" + HostVMSize,
+		"kubeml.io/cluster=" + cluster,
+	}, ",")
+}
+
+// importImages loads kubeml's own image (and the pause image made from the
+// same binary) into containerd, unless they are there already.
+func (n *nodes) importImages(ctx context.Context, ps paths, pl *plan, cp *hostcluster.ControlPlane, progress provider.Progress) error {
+	have, err := ctr(ctx, ps, "images", "list", "-q")
+	if err != nil {
+		return err
+	}
+	if strings.Contains(have, pl.Images.Kubeml) && strings.Contains(have, pl.Images.Pause) {
+		return nil
+	}
+	progress.Report("importing images %s and %s", pl.Images.Kubeml, pl.Images.Pause)
+	tar := filepath.Join(cp.Dir, "images.tar")
+	defer os.Remove(tar)
+	if err := pl.Images.write(tar, n.imageBinary); err != nil {
+		return err
+	}
+	if _, err := ctr(ctx, ps, "images", "import", "--no-unpack=false", tar); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ctr runs containerd's ctr against the node's containerd.
+func ctr(ctx context.Context, ps paths, args ...string) (string, error) {
+	args = append([]string{"--address", ps.sock(), "--namespace", "k8s.io"}, args...)
+	out, err := exec.CommandContext(ctx, "ctr", args...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("ctr %s: %w: %s", strings.Join(args[4:], " "), err, out)
+	}
+	return string(out), nil
+}
+
+func waitSocket(ctx context.Context, sock, logFile string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(sock); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return errors.Join(fmt.Errorf("containerd did not open %s", sock), ctx.Err(), errors.New(proc.Tail(logFile, 15)))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
