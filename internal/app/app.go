@@ -106,4 +106,3 @@ func newVersion(s Streams) *cobra.Command {
 		},
 	}
 }
-

@@ -55,11 +55,11 @@ type Spec struct {
 
 // Cluster is what a provider reports about one cluster.
 type Cluster struct {
-	Name              string            `json:"name"`
-	Provider          string            `json:"provider"`
-	KubernetesVersion string            `json:"kubernetesVersion"`
-	VMSize            string            `json:"vmSize"`
-	AgentCount        int               `json:"agentCount"`
+	Name              string `json:"name"`
+	Provider          string `json:"provider"`
+	KubernetesVersion string `json:"kubernetesVersion"`
+	VMSize            string `json:"vmSize"`
+	AgentCount        int    `json:"agentCount"`
 	// State is one of the State constants.
 	State State `json:"state"`
 	// Server is the API server URL.
