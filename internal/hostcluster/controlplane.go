@@ -160,14 +160,7 @@ func (c *ControlPlane) WaitControllers(ctx context.Context) error {
 }
 
 func (c *ControlPlane) ensureProcess(comp component) error {
-	if _, ok := proc.Running(c.PidFile(comp.name)); ok {
-		return nil
-	}
-	_, err := proc.Start(proc.Spec{
-		Name: comp.name, Path: c.Bins.Path(comp.name), Args: comp.args, Dir: c.Dir,
-		LogFile: c.LogFile(comp.name), PidFile: c.PidFile(comp.name),
-	})
-	return err
+	return c.Start(proc.Spec{Name: comp.name, Path: c.Bins.Path(comp.name), Args: comp.args})
 }
 
 // PidFile is where a process of this cluster records its pid.
@@ -189,8 +182,31 @@ func (c *ControlPlane) Start(s proc.Spec) error {
 	if err := os.MkdirAll(filepath.Dir(s.PidFile), 0o700); err != nil {
 		return err
 	}
+	if pid, ok := c.orphan(s); ok {
+		return proc.Adopt(pid, s.PidFile)
+	}
 	_, err := proc.Start(s)
 	return err
+}
+
+// orphan finds a process of this cluster started as s whose starter died
+// before recording it: same executable, and arguments naming this dir.
+func (c *ControlPlane) orphan(s proc.Spec) (int, bool) {
+	for _, pid := range proc.Matching(c.Dir + "/") {
+		argv := proc.Argv(pid)
+		if len(argv) > 0 && filepath.Base(argv[0]) == filepath.Base(s.Path) {
+			return pid, true
+		}
+	}
+	return 0, false
+}
+
+// KillStragglers kills every process whose command line names this
+// cluster's state dir: the last step of a delete.
+func (c *ControlPlane) KillStragglers() {
+	for _, pid := range proc.Matching(c.Dir + "/") {
+		proc.KillGroup(pid, 5*time.Second)
+	}
 }
 
 func (c *ControlPlane) waitHealthy(ctx context.Context, comp component, limit time.Duration) error {

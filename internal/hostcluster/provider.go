@@ -292,6 +292,7 @@ func (p *Provider) teardown(ctx context.Context, rec *Record, progress provider.
 	errs = append(errs, p.Nodes.Teardown(ctx, cp, progress))
 	progress.Report("stopping the control plane")
 	errs = append(errs, cp.StopAll(append(Components(), p.Nodes.Processes(rec)...)...))
+	cp.KillStragglers()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

@@ -180,6 +180,43 @@ func Tail(path string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// Named returns the pids of live (not zombie) processes whose command
+// name is comm.
+func Named(comm string) []int {
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/comm")
+		if err == nil && strings.TrimSpace(string(b)) == comm && !zombie(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// Adopt records pid in pidFile, for a process found running without one
+// (its starter died between starting it and writing the file).
+func Adopt(pid int, pidFile string) error {
+	st, err := startTime(pid)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(pidFile, fmt.Appendf(nil, "%d %d\n", pid, st), 0o600)
+}
+
+// Argv returns a process's command line.
+func Argv(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return nil
+	}
+	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+}
+
 // Matching returns the pids of processes whose command line contains
 // substr, other than the caller. It finds processes a crashed kubeml left
 // without a pid file (containerd shims, say).
@@ -193,7 +230,7 @@ func Matching(substr string) []int {
 			continue
 		}
 		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !bytes.Contains(b, []byte(substr)) {
+		if err != nil || !bytes.Contains(b, []byte(substr)) || zombie(pid) {
 			continue
 		}
 		pids = append(pids, pid)

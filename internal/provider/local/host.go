@@ -94,12 +94,10 @@ func ensureCgroupRoot(root string) error {
 // cgroupDirs returns every cgroup directory of the cluster, deepest first.
 func cgroupDirs(root string) []string {
 	var dirs []string
-	bases := []string{filepath.Join(cgroupV1Root, root)}
-	if ctrls := cgroupControllers(); len(ctrls) > 0 {
-		bases = bases[:0]
-		for _, c := range cgroupControllers() {
-			bases = append(bases, filepath.Join(cgroupV1Root, c, root))
-		}
+	// The kubelet also makes the root in the v2 tree of a hybrid host.
+	bases := []string{filepath.Join(cgroupV1Root, root), filepath.Join(cgroupV1Root, "unified", root)}
+	for _, c := range cgroupControllers() {
+		bases = append(bases, filepath.Join(cgroupV1Root, c, root))
 	}
 	for _, b := range bases {
 		_ = filepath.WalkDir(b, func(p string, d os.DirEntry, err error) error {

@@ -74,6 +74,9 @@ func (n *nodes) Ensure(ctx context.Context, cp *hostcluster.ControlPlane, progre
 	if err := n.importImages(ctx, ps, &pl, cp, progress); err != nil {
 		return err
 	}
+	if err := saveSysctls(); err != nil {
+		return err
+	}
 	progress.Report("starting the kubelet")
 	err = cp.Start(proc.Spec{Name: kube.Kubelet, Path: cp.Bins.Path(kube.Kubelet), Args: []string{
 		"--config=" + ps.kubeletConfig(), "--kubeconfig=" + ps.kubeletKubeconfig(),

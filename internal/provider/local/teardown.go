@@ -53,6 +53,8 @@ func (n *nodes) Teardown(ctx context.Context, cp *hostcluster.ControlPlane, prog
 	if planErr == nil {
 		errs = append(errs, removeCgroups(pl.cgroupRoot()), deleteBridge(pl))
 	}
+	removeKubeletChains()
+	errs = append(errs, restoreSysctls())
 	return errors.Join(errs...)
 }
 

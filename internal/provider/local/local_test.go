@@ -1,0 +1,175 @@
+package local_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubeml/kubeml/internal/clustertest"
+	"github.com/kubeml/kubeml/internal/provider"
+)
+
+var env *clustertest.Env
+
+// The package's clusters are made by the tests themselves: they test
+// create and delete.
+func TestMain(m *testing.M) {
+	os.Exit(clustertest.Run(m, clustertest.Options{Provider: "none"}, &env))
+}
+
+func TestLocalClustersRunPodsAndLeaveNothingBehind(t *testing.T) {
+	clustertest.Require(t, env)
+	if err := clustertest.Available("local"); err != nil {
+		t.Skip(err)
+	}
+	ctx := context.Background()
+	p, _ := env.Registry.Get("local")
+	before := clustertest.SnapshotHost()
+
+	// Two clusters at once: each has its own bridge, subnet, kubelet port.
+	var clusters []*provider.Cluster
+	for _, name := range []string{"alpha", "beta"} {
+		c, err := p.Create(ctx, provider.Spec{Name: name, AgentCount: 1}, func(s string) { t.Logf("%s: %s", name, s) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Delete(context.Background(), name, nil) })
+		clusters = append(clusters, c)
+	}
+	clients := map[string]kubernetes.Interface{}
+	for _, c := range clusters {
+		if c.State != provider.StateRunning || c.VMSize != "Host" || c.AgentCount != 1 {
+			t.Errorf("cluster %s = %+v, want Running with 1 Host node", c.Name, c)
+		}
+		kc, cs, err := clustertest.Connect(ctx, p, c.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients[c.Name] = cs
+		ip := runProbe(t, cs, c.KubemlImage)
+		body := httpGet(t, "http://"+net.JoinHostPort(ip, "8080")+"/")
+		if !strings.HasPrefix(body, "kubeml ") || !strings.Contains(body, "probe") {
+			t.Errorf("%s: pod answered %q, want kubeml's greeting from pod probe", c.Name, body)
+		}
+		logs, err := cs.CoreV1().Pods("default").GetLogs("probe", &corev1.PodLogOptions{}).DoRaw(ctx)
+		if err != nil || !strings.Contains(string(logs), "GET / from") {
+			t.Errorf("%s: logs = %q, %v; want the request logged", c.Name, logs, err)
+		}
+		kubectlLogs(t, kc)
+	}
+
+	// Deleting alpha leaves beta working.
+	if err := p.Delete(ctx, "alpha", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Get(ctx, "alpha"); !errors.Is(err, provider.ErrNotFound) {
+		t.Errorf("Get(alpha) after delete: %v, want ErrNotFound", err)
+	}
+	ip := podIP(t, clients["beta"])
+	if body := httpGet(t, "http://"+net.JoinHostPort(ip, "8080")+"/"); !strings.HasPrefix(body, "kubeml ") {
+		t.Errorf("beta's pod after deleting alpha answered %q", body)
+	}
+	if err := p.Delete(ctx, "beta", nil); err != nil {
+		t.Fatal(err)
+	}
+	if diff := clustertest.SnapshotHost().Diff(before); diff != "" {
+		t.Errorf("left behind on the host after delete:\n%s", diff)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(env.Root, "local")); len(ents) != 0 {
+		t.Errorf("state dirs left: %v", ents)
+	}
+}
+
+func TestLocalRefusesWhatItCannotBe(t *testing.T) {
+	clustertest.Require(t, env)
+	p, _ := env.Registry.Get("local")
+	_, err := p.Create(context.Background(), provider.Spec{Name: "x", VMSize: "Standard_D3_v2", AgentCount: 3}, nil)
+	if !errors.Is(err, provider.ErrInvalid) {
+		t.Fatalf("err = %v, want ErrInvalid", err)
+	}
+	for _, want := range []string{"simulated", "aks", "exactly 1 node", "Standard_D3_v2"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+// runProbe runs kubeml's image as an HTTP server and returns its pod IP.
+func runProbe(t *testing.T, cs kubernetes.Interface, image string) string {
+	t.Helper()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: "default"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "probe", Image: image, ImagePullPolicy: corev1.PullNever,
+			Args:           []string{"probe-server", "--listen", ":8080"},
+			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(8080)}}, PeriodSeconds: 1},
+		}}},
+	}
+	if _, err := cs.CoreV1().Pods("default").Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return podIP(t, cs)
+}
+
+// podIP waits for the probe pod to be Ready and returns its IP.
+func podIP(t *testing.T, cs kubernetes.Interface) string {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		p, err := cs.CoreV1().Pods("default").Get(context.Background(), "probe", metav1.GetOptions{})
+		if err == nil && p.Status.PodIP != "" {
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+					return p.Status.PodIP
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("probe pod not ready: %v %+v", err, p.Status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// kubectlLogs reads the probe's logs with kubectl and the provider's
+// kubeconfig, as a user would.
+func kubectlLogs(t *testing.T, kubeconfig []byte) {
+	t.Helper()
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		t.Log("kubectl not installed; skipping the kubectl check")
+		return
+	}
+	f := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(f, kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("kubectl", "--kubeconfig", f, "logs", "probe").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "GET / from") {
+		t.Errorf("kubectl logs: %v: %s", err, out)
+	}
+}
