@@ -24,6 +24,9 @@ type Nodes interface {
 	// Plan claims host resources for a new cluster (bridge, subnet, ports)
 	// and records them in rec. It runs under the host lock.
 	Plan(rec *Record) error
+	// Prepare does the node work that needs no API server (a container
+	// runtime, images); it runs while the control plane starts.
+	Prepare(ctx context.Context, cp *ControlPlane, progress provider.Progress) error
 	// Ensure starts what is missing and waits for the nodes to be Ready.
 	Ensure(ctx context.Context, cp *ControlPlane, progress provider.Progress) error
 	// Processes names the node processes, in start order.
@@ -166,8 +169,13 @@ func (p *Provider) bringUp(ctx context.Context, rec *Record, progress provider.P
 	if err != nil {
 		return nil, err
 	}
+	if _, err := cp.PKI(); err != nil {
+		return nil, err
+	}
 	progress.Report("starting the control plane")
-	if err := cp.Ensure(ctx, progress); err != nil {
+	prepared := make(chan error, 1)
+	go func() { prepared <- p.Nodes.Prepare(ctx, cp, progress) }()
+	if err := errors.Join(cp.Ensure(ctx, progress), <-prepared); err != nil {
 		return nil, err
 	}
 	progress.Report("starting the nodes")

@@ -3,6 +3,7 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -167,8 +168,9 @@ func binaryLayer(src, inImage string) (v1.Layer, error) {
 		return io.NopCloser(bytes.NewReader(layerTar)), nil
 	}
 	// Cache the compressed form: it is needed for the digest and again when
-	// the layer is written, and gzipping a large binary twice is slow.
-	return tarball.LayerFromOpener(opener, tarball.WithCompressedCaching)
+	// the layer is written, and gzipping a large binary twice is slow. Fast
+	// compression: the image never leaves the machine.
+	return tarball.LayerFromOpener(opener, tarball.WithCompressedCaching, tarball.WithCompressionLevel(gzip.BestSpeed))
 }
 
 func header(name string, typ byte, mode, size int64) *tar.Header {

@@ -4,6 +4,8 @@ import (
 	"debug/elf"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/kubeml/kubeml/internal/image"
 )
@@ -36,8 +38,7 @@ func binary(path string) (string, error) {
 	return path, nil
 }
 
-// ensureRefs names the images after the binary's content; the pause image
-// keeps its first name, since containerd's sandbox_image refers to it.
+// ensureRefs names the images after the binary's content.
 func (im *images) ensureRefs(bin string) error {
 	b, err := binary(bin)
 	if err != nil {
@@ -47,20 +48,30 @@ func (im *images) ensureRefs(bin string) error {
 	if err != nil {
 		return err
 	}
-	im.Kubeml = KubemlRepo + ":" + tag
-	if im.Pause == "" {
-		im.Pause = PauseRepo + ":" + tag
-	}
+	im.Kubeml, im.Pause = KubemlRepo+":"+tag, PauseRepo+":"+tag
 	return nil
 }
 
-// write writes both images into one tarball for `ctr images import`.
-func (im images) write(path, bin string) error {
+// tarball returns a tarball of both images for `ctr images import`. It is
+// cached by content (the refs name it), so only the first cluster made
+// with a given kubeml binary pays for building it.
+func (im images) tarball(bin string) (string, error) {
 	b, err := binary(bin)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return image.WriteTarball(path,
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "kubeml", "images", strings.NewReplacer("/", "_", ":", "_").Replace(im.Kubeml)+".tar")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	return path, image.WriteTarball(path,
 		image.Spec{Ref: im.Kubeml, BinaryPath: b},
 		image.Spec{Ref: im.Pause, BinaryPath: b, Entrypoint: []string{image.DefaultInImage, "pause"}},
 	)

@@ -34,9 +34,9 @@ func (p paths) kubeletKubeconfig() string {
 }
 func (p paths) podLogs() string { return filepath.Join(p.dir, "pod-logs") }
 
-// Ensure brings the node up: bridge, cgroups, containerd, images, kubelet,
-// skipping what already runs, and waits for the node to be Ready.
-func (n *nodes) Ensure(ctx context.Context, cp *hostcluster.ControlPlane, progress provider.Progress) error {
+// Prepare readies the host side of the node while the control plane
+// starts: bridge, cgroups, configs, containerd and the images.
+func (n *nodes) Prepare(ctx context.Context, cp *hostcluster.ControlPlane, progress provider.Progress) error {
 	pl, err := readPlan(cp.Rec)
 	if err != nil {
 		return err
@@ -51,7 +51,7 @@ func (n *nodes) Ensure(ctx context.Context, cp *hostcluster.ControlPlane, progre
 	if err := ensureCgroupRoot(pl.cgroupRoot()); err != nil {
 		return err
 	}
-	f, err := cp.PKI()
+	f, err := cp.PKI() // made already: this only reads the files
 	if err != nil {
 		return err
 	}
@@ -71,9 +71,17 @@ func (n *nodes) Ensure(ctx context.Context, cp *hostcluster.ControlPlane, progre
 	if err := waitSocket(ctx, ps.sock(), cp.LogFile(procContainerd)); err != nil {
 		return err
 	}
-	if err := n.importImages(ctx, ps, &pl, cp, progress); err != nil {
+	return n.importImages(ctx, ps, &pl, progress)
+}
+
+// Ensure starts the kubelet, unless it runs, and waits for the node to be
+// Ready. The API server is up by now.
+func (n *nodes) Ensure(ctx context.Context, cp *hostcluster.ControlPlane, progress provider.Progress) error {
+	pl, err := readPlan(cp.Rec)
+	if err != nil {
 		return err
 	}
+	ps := paths{cp.Dir}
 	if err := saveSysctls(); err != nil {
 		return err
 	}
@@ -110,7 +118,7 @@ func nodeLabels(cluster string) string {
 
 // importImages loads kubeml's own image (and the pause image made from the
 // same binary) into containerd, unless they are there already.
-func (n *nodes) importImages(ctx context.Context, ps paths, pl *plan, cp *hostcluster.ControlPlane, progress provider.Progress) error {
+func (n *nodes) importImages(ctx context.Context, ps paths, pl *plan, progress provider.Progress) error {
 	have, err := ctr(ctx, ps, "images", "list", "-q")
 	if err != nil {
 		return err
@@ -119,9 +127,8 @@ func (n *nodes) importImages(ctx context.Context, ps paths, pl *plan, cp *hostcl
 		return nil
 	}
 	progress.Report("importing images %s and %s", pl.Images.Kubeml, pl.Images.Pause)
-	tar := filepath.Join(cp.Dir, "images.tar")
-	defer os.Remove(tar)
-	if err := pl.Images.write(tar, n.imageBinary); err != nil {
+	tar, err := pl.Images.tarball(n.imageBinary)
+	if err != nil {
 		return err
 	}
 	if _, err := ctr(ctx, ps, "images", "import", "--no-unpack=false", tar); err != nil {

@@ -97,6 +97,10 @@ func (n *nodes) VMSizes() []provider.VMSize {
 	return out
 }
 
+func (n *nodes) Prepare(context.Context, *hostcluster.ControlPlane, provider.Progress) error {
+	return nil
+}
+
 func (n *nodes) Ensure(ctx context.Context, cp *hostcluster.ControlPlane, progress provider.Progress) error {
 	var pl plan
 	if err := json.Unmarshal(cp.Rec.Node, &pl); err != nil {
