@@ -1,6 +1,8 @@
 package app
 
 import (
+	"encoding/json"
+	"io"
 	"errors"
 	"fmt"
 	"os"
@@ -18,7 +20,7 @@ import (
 const DefaultClusterName = "kubeml"
 
 func newUp(s Streams, g *globals) *cobra.Command {
-	var name string
+	var name, output string
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Create (or resume) a real Kubernetes cluster on this machine",
@@ -30,7 +32,13 @@ after a reboot. It needs root.`,
 		Example: "  sudo kubeml up\n  kubectl --kubeconfig ~/.kubeml/kubeml.kubeconfig get nodes",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" {
+				return fmt.Errorf("unknown output format %q: use text or json", output)
+			}
 			ctx := cmd.Context()
+			if err := local.CheckHost(); err != nil {
+				return err
+			}
 			if _, err := kube.Build(ctx, s.Err); err != nil {
 				return err
 			}
@@ -59,13 +67,29 @@ after a reboot. It needs root.`,
 			if err := os.WriteFile(path, kc, 0o600); err != nil {
 				return fmt.Errorf("failed to write %s: %w", path, err)
 			}
+			if output == "json" {
+				return printJSON(s.Out, upResult{Cluster: c, Kubeconfig: path})
+			}
 			fmt.Fprintf(s.Out, "Cluster %q is %s: Kubernetes %s, API server %s, image %s\n\nReach it with:\n  export KUBECONFIG=%s\n  kubectl get nodes\n\nRemove it with:\n  kubeml down\n",
 				name, c.State, c.KubernetesVersion, c.Server, c.KubemlImage, path)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", DefaultClusterName, "name of the local cluster")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// upResult is what `up -o json` prints.
+type upResult struct {
+	*provider.Cluster
+	Kubeconfig string `json:"kubeconfig"`
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func newDown(s Streams, g *globals) *cobra.Command {

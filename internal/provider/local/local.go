@@ -99,11 +99,11 @@ func (n *nodes) Validate(spec *provider.Spec) error {
 	if spec.AgentCount != 1 {
 		errs = append(errs, fmt.Errorf("%w: agent count %d: a local cluster has exactly 1 node (this host); for more nodes use the simulated provider (kwok nodes) or the aks provider", provider.ErrInvalid, spec.AgentCount))
 	}
-	return errors.Join(append(errs, hostReady())...)
+	return errors.Join(append(errs, CheckHost())...)
 }
 
-// hostReady checks what a real node needs from the host.
-func hostReady() error {
+// CheckHost reports everything this host lacks to run a local cluster.
+func CheckHost() error {
 	var errs []error
 	if os.Geteuid() != 0 {
 		errs = append(errs, errors.New("a local cluster needs root (it runs containerd, a kubelet and a network bridge)"))

@@ -19,6 +19,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeml/kubeml/internal/clustertest"
+	"github.com/kubeml/kubeml/internal/kube"
+	"github.com/kubeml/kubeml/internal/provider/local"
 	"github.com/kubeml/kubeml/internal/provider"
 )
 
@@ -90,6 +92,27 @@ func TestLocalClustersRunPodsAndLeaveNothingBehind(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(filepath.Join(env.Root, "local")); len(ents) != 0 {
 		t.Errorf("state dirs left: %v", ents)
+	}
+}
+
+func TestFailedCreateRollsBackEverything(t *testing.T) {
+	clustertest.Require(t, env)
+	if err := clustertest.Available("local"); err != nil {
+		t.Skip(err)
+	}
+	before := clustertest.SnapshotHost()
+	// A dynamically linked binary cannot become an image: the create fails
+	// while etcd and the API server are already starting.
+	p := local.New(local.Options{Root: filepath.Join(env.Root, "rollback"), Bins: kube.Find, ImageBinary: "/bin/ls"})
+	_, err := p.Create(context.Background(), provider.Spec{Name: "doomed", AgentCount: 1}, nil)
+	if err == nil || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
+		t.Fatalf("err = %v, want the dynamically linked binary refused", err)
+	}
+	if diff := clustertest.SnapshotHost().Diff(before); diff != "" {
+		t.Errorf("left behind after a failed create:\n%s", diff)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(env.Root, "rollback")); len(ents) != 0 {
+		t.Errorf("state left after a failed create: %v", ents)
 	}
 }
 
