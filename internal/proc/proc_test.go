@@ -75,4 +75,3 @@ func TestStartReportsAProcessThatCannotStart(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-

@@ -20,8 +20,8 @@ import (
 
 	"github.com/kubeml/kubeml/internal/clustertest"
 	"github.com/kubeml/kubeml/internal/kube"
-	"github.com/kubeml/kubeml/internal/provider/local"
 	"github.com/kubeml/kubeml/internal/provider"
+	"github.com/kubeml/kubeml/internal/provider/local"
 )
 
 var env *clustertest.Env
