@@ -99,6 +99,9 @@ func newDown(s Streams, g *globals) *cobra.Command {
 		Short: "Delete the local cluster made by up, and everything it made on this host",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if os.Geteuid() != 0 {
+				return fmt.Errorf("kubeml down needs root, as up did (try sudo)")
+			}
 			p, err := g.registry().Get(local.Name)
 			if err != nil {
 				return err

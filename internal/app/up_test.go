@@ -33,10 +33,7 @@ func TestMain(m *testing.M) {
 // `kubeml up` finishes the cluster, which works; the control plane dies
 // (as in a crash) and `kubeml up` restarts it; `kubeml down` removes all.
 func TestUpSurvivesKillsAndDownCleansUp(t *testing.T) {
-	clustertest.Require(t, env)
-	if err := clustertest.Available("local"); err != nil {
-		t.Skip(err)
-	}
+	clustertest.RequireLocal(t, env)
 	data := filepath.Join(env.Root, "data")
 	before := clustertest.SnapshotHost()
 	t.Cleanup(func() { // in case the test stopped before its own down

@@ -89,14 +89,24 @@ func Available(name string) error {
 		return fmt.Errorf("%w: %w", errUnavailable, err)
 	}
 	if name == local.Name {
-		if os.Geteuid() != 0 {
-			return fmt.Errorf("%w: local clusters need root", errUnavailable)
-		}
-		if _, err := exec.LookPath("containerd"); err != nil {
-			return fmt.Errorf("%w: containerd is not installed", errUnavailable)
+		if err := local.CheckHost(); err != nil {
+			return fmt.Errorf("%w: %w", errUnavailable, err)
 		}
 	}
 	return nil
+}
+
+// RequireLocal skips a test that needs a local cluster on a machine that
+// cannot run one, and fails it under CI=true.
+func RequireLocal(t testing.TB, env *Env) {
+	t.Helper()
+	Require(t, env)
+	if err := Available(local.Name); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
 }
 
 // Start makes the harness's providers and, unless o.Provider is "none",
@@ -191,7 +201,7 @@ func DeleteAll(r provider.Registry) error {
 	return errors.Join(errs...)
 }
 
-// harnessDir holds one directory per test process, named <pid>-<start>.
+// harnessDir holds one directory per test process, named <pid>-<random>.
 // Short, because containerd's socket path lives under it.
 const harnessDir = "/tmp/kmlt"
 

@@ -58,10 +58,10 @@ func SnapshotHost() HostSnapshot {
 			}
 		}
 	}
-	for _, dir := range []string{"/var/run/netns", "/run/netns"} {
+	for _, dir := range []string{"/var/run/netns", "/run/netns", "/run/containerd", "/run/containerd/s", "/var/lib/cni", "/var/lib/cni/results"} {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
-			add("netns", e.Name())
+			add("file", filepath.Join(dir, e.Name()))
 		}
 	}
 	for _, k := range []string{"vm/overcommit_memory", "kernel/panic", "kernel/panic_on_oops"} {

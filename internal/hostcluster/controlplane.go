@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -31,6 +33,8 @@ type ControlPlane struct {
 	// NodeName, when set, gets kubelet certificates in the PKI.
 	NodeName string
 	NodeIPs  []net.IP
+
+	files *pki.Files // made once per ControlPlane by PKI
 }
 
 // component is one control plane process.
@@ -40,8 +44,12 @@ type component struct {
 	health func(ctx context.Context) error
 }
 
-// PKI creates (or keeps) the cluster's certificates and admin kubeconfig.
+// PKI creates (or keeps) the cluster's certificates and admin kubeconfig,
+// once: later calls return the same files.
 func (c *ControlPlane) PKI() (pki.Files, error) {
+	if c.files != nil {
+		return *c.files, nil
+	}
 	f, err := pki.Ensure(pki.Options{
 		Dir:          filepath.Join(c.Dir, "pki"),
 		ClusterName:  c.Rec.Spec.Name,
@@ -52,11 +60,15 @@ func (c *ControlPlane) PKI() (pki.Files, error) {
 	if err != nil {
 		return pki.Files{}, err
 	}
-	kc, err := c.adminKubeconfig(f)
+	kc, err := pki.KubeconfigFromFiles(c.Rec.Spec.Name, c.Server(), f.CACert, f.AdminCert, f.AdminKey)
 	if err != nil {
 		return pki.Files{}, err
 	}
-	return f, writeIfChanged(c.KubeconfigPath(), kc)
+	if err := writeIfChanged(c.KubeconfigPath(), kc); err != nil {
+		return pki.Files{}, err
+	}
+	c.files = &f
+	return f, nil
 }
 
 // Server is the API server URL.
@@ -67,16 +79,6 @@ func (c *ControlPlane) Server() string {
 // KubeconfigPath is the admin kubeconfig file the components use.
 func (c *ControlPlane) KubeconfigPath() string { return filepath.Join(c.Dir, "admin.kubeconfig") }
 
-func (c *ControlPlane) adminKubeconfig(f pki.Files) ([]byte, error) {
-	ca, err1 := os.ReadFile(f.CACert)
-	cert, err2 := os.ReadFile(f.AdminCert)
-	key, err3 := os.ReadFile(f.AdminKey)
-	if err := firstErr(err1, err2, err3); err != nil {
-		return nil, fmt.Errorf("failed to read the admin credentials: %w", err)
-	}
-	return pki.Kubeconfig(c.Rec.Spec.Name, c.Server(), ca, cert, key)
-}
-
 // Ensure starts every control plane process that is not running and waits
 // until the API server is ready. Running processes are kept (adopted).
 func (c *ControlPlane) Ensure(ctx context.Context, progress provider.Progress) error {
@@ -84,22 +86,31 @@ func (c *ControlPlane) Ensure(ctx context.Context, progress provider.Progress) e
 	if err != nil {
 		return err
 	}
-	hc, err := c.httpClient(f)
+	hc, err := c.httpClient(f, f.AdminCert, f.AdminKey)
+	if err != nil {
+		return err
+	}
+	etcdClient, err := c.httpClient(f, f.EtcdCert, f.EtcdKey)
 	if err != nil {
 		return err
 	}
 	p := c.Rec.Ports
 	kc := c.KubeconfigPath()
 	comps := []component{
+		// etcd speaks TLS and wants client certificates: on a shared host,
+		// plain loopback would hand the cluster to any local user.
 		{name: kube.Etcd, args: []string{
 			"--name=default", "--data-dir=" + filepath.Join(c.Dir, "etcd"),
 			"--listen-client-urls=" + loop(p.Etcd), "--advertise-client-urls=" + loop(p.Etcd),
 			"--listen-peer-urls=" + loop(p.EtcdPeer), "--initial-advertise-peer-urls=" + loop(p.EtcdPeer),
 			"--initial-cluster=default=" + loop(p.EtcdPeer),
+			"--cert-file=" + f.EtcdCert, "--key-file=" + f.EtcdKey, "--trusted-ca-file=" + f.CACert, "--client-cert-auth",
+			"--peer-cert-file=" + f.EtcdCert, "--peer-key-file=" + f.EtcdKey, "--peer-trusted-ca-file=" + f.CACert, "--peer-client-cert-auth",
 			"--unsafe-no-fsync=true", "--log-level=warn", "--quota-backend-bytes=2147483648",
-		}, health: httpOK(http.DefaultClient, loop(p.Etcd)+"/health")},
+		}, health: httpOK(etcdClient, loop(p.Etcd)+"/health")},
 		{name: kube.KubeAPIServer, args: []string{
 			"--etcd-servers=" + loop(p.Etcd),
+			"--etcd-cafile=" + f.CACert, "--etcd-certfile=" + f.EtcdCert, "--etcd-keyfile=" + f.EtcdKey,
 			"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=" + strconv.Itoa(p.APIServer),
 			"--endpoint-reconciler-type=none",
 			"--tls-cert-file=" + f.APIServerCert, "--tls-private-key-file=" + f.APIServerKey,
@@ -122,12 +133,12 @@ func (c *ControlPlane) Ensure(ctx context.Context, progress provider.Progress) e
 			"--service-account-private-key-file=" + f.ServiceAccountKey,
 			"--root-ca-file=" + f.CACert, "--service-cluster-ip-range=" + ServiceCIDR,
 			"--profiling=false",
-		}, health: httpOK(insecure(), "https://127.0.0.1:"+strconv.Itoa(p.ControllerMgr)+"/healthz")},
+		}, health: c.controllerHealth(p.ControllerMgr)},
 		{name: kube.KubeScheduler, args: []string{
 			"--kubeconfig=" + kc, "--authentication-kubeconfig=" + kc, "--authorization-kubeconfig=" + kc,
 			"--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(p.Scheduler),
 			"--profiling=false",
-		}, health: httpOK(insecure(), "https://127.0.0.1:"+strconv.Itoa(p.Scheduler)+"/healthz")},
+		}, health: c.controllerHealth(p.Scheduler)},
 	}
 	// etcd and the API server start in order; the controllers after.
 	for i, comp := range comps {
@@ -146,17 +157,20 @@ func (c *ControlPlane) Ensure(ctx context.Context, progress provider.Progress) e
 
 // WaitControllers waits for the controller manager and scheduler.
 func (c *ControlPlane) WaitControllers(ctx context.Context) error {
-	for _, n := range []string{kube.KubeControllerManager, kube.KubeScheduler} {
-		port := c.Rec.Ports.ControllerMgr
-		if n == kube.KubeScheduler {
-			port = c.Rec.Ports.Scheduler
-		}
-		comp := component{name: n, health: httpOK(insecure(), "https://127.0.0.1:"+strconv.Itoa(port)+"/healthz")}
+	for _, comp := range []component{
+		{name: kube.KubeControllerManager, health: c.controllerHealth(c.Rec.Ports.ControllerMgr)},
+		{name: kube.KubeScheduler, health: c.controllerHealth(c.Rec.Ports.Scheduler)},
+	} {
 		if err := c.waitHealthy(ctx, comp, 60*time.Second); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// controllerHealth probes a controller's self-signed health port.
+func (c *ControlPlane) controllerHealth(port int) func(context.Context) error {
+	return httpOK(insecure(), "https://127.0.0.1:"+strconv.Itoa(port)+"/healthz")
 }
 
 func (c *ControlPlane) ensureProcess(comp component) error {
@@ -201,11 +215,14 @@ func (c *ControlPlane) orphan(s proc.Spec) (int, bool) {
 	return 0, false
 }
 
-// KillStragglers kills every process whose command line names this
-// cluster's state dir: the last step of a delete.
-func (c *ControlPlane) KillStragglers() {
+// KillStragglers kills the cluster's own programs (never, say, a user's
+// `tail -f` of a log) still running without a pid file: orphans of a
+// starter that died. Part of every delete.
+func (c *ControlPlane) KillStragglers(programs ...string) {
 	for _, pid := range proc.Matching(c.Dir + "/") {
-		proc.KillGroup(pid, 5*time.Second)
+		if argv := proc.Argv(pid); len(argv) > 0 && slices.Contains(programs, filepath.Base(argv[0])) {
+			proc.KillGroup(pid, 5*time.Second)
+		}
 	}
 }
 
@@ -247,23 +264,22 @@ func (c *ControlPlane) Running(names ...string) (up, down []string) {
 
 // StopAll stops the named processes in reverse order.
 func (c *ControlPlane) StopAll(names ...string) error {
-	var last error
+	var errs []error
 	for i := len(names) - 1; i >= 0; i-- {
-		if err := proc.Stop(c.PidFile(names[i]), 10*time.Second); err != nil {
-			last = err
-		}
+		errs = append(errs, proc.Stop(c.PidFile(names[i]), 10*time.Second))
 	}
-	return last
+	return errors.Join(errs...)
 }
 
-func (c *ControlPlane) httpClient(f pki.Files) (*http.Client, error) {
+// httpClient trusts the cluster CA and presents the given client cert.
+func (c *ControlPlane) httpClient(f pki.Files, certFile, keyFile string) (*http.Client, error) {
 	ca, err := os.ReadFile(f.CACert)
 	if err != nil {
 		return nil, err
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
-	cert, err := tls.LoadX509KeyPair(f.AdminCert, f.AdminKey)
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, err
 	}
@@ -297,20 +313,11 @@ func httpOK(hc *http.Client, url string) func(context.Context) error {
 	}
 }
 
-func loop(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) }
+func loop(port int) string { return "https://127.0.0.1:" + strconv.Itoa(port) }
 
 func writeIfChanged(path string, b []byte) error {
 	if old, err := os.ReadFile(path); err == nil && string(old) == string(b) {
 		return nil
 	}
 	return os.WriteFile(path, b, 0o600)
-}
-
-func firstErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -22,8 +21,9 @@ type Nodes interface {
 	// Validate checks the node part of a spec and fills defaults.
 	Validate(spec *provider.Spec) error
 	// Plan claims host resources for a new cluster (bridge, subnet, ports)
-	// and records them in rec. It runs under the host lock.
-	Plan(rec *Record) error
+	// and records them in rec, before anything is made; dir is the state
+	// dir to be. It runs under the host lock.
+	Plan(rec *Record, dir string) error
 	// Prepare does the node work that needs no API server (a container
 	// runtime, images); it runs while the control plane starts.
 	Prepare(ctx context.Context, cp *ControlPlane, progress provider.Progress) error
@@ -113,15 +113,15 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec, progress prov
 	if _, err := p.bins(); err != nil {
 		return nil, err
 	}
-	rec, err := p.plan(spec)
-	if err != nil {
-		return nil, err
-	}
 	unlock, err := p.Store.Lock(spec.Name)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	rec, err := p.plan(spec)
+	if err != nil {
+		return nil, err
+	}
 	c, err := p.bringUp(ctx, rec, progress)
 	if err != nil {
 		progress.Report("create failed, removing what was made")
@@ -153,7 +153,7 @@ func (p *Provider) plan(spec provider.Spec) (*Record, error) {
 	}
 	rec := &Record{Spec: spec, Provider: p.ProviderName, CreatedAt: now().UTC(),
 		Ports: Ports{Etcd: ports[0], EtcdPeer: ports[1], APIServer: ports[2], ControllerMgr: ports[3], Scheduler: ports[4]}}
-	if err := p.Nodes.Plan(rec); err != nil {
+	if err := p.Nodes.Plan(rec, p.Store.Dir(spec.Name)); err != nil {
 		return nil, err
 	}
 	if err := p.Store.Save(rec); err != nil {
@@ -173,9 +173,23 @@ func (p *Provider) bringUp(ctx context.Context, rec *Record, progress provider.P
 		return nil, err
 	}
 	progress.Report("starting the control plane")
+	// The node's host side comes up while the control plane starts; the
+	// first failure cancels the other.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	prepared := make(chan error, 1)
-	go func() { prepared <- p.Nodes.Prepare(ctx, cp, progress) }()
-	if err := errors.Join(cp.Ensure(ctx, progress), <-prepared); err != nil {
+	go func() {
+		err := p.Nodes.Prepare(ctx, cp, progress)
+		if err != nil {
+			cancel(err)
+		}
+		prepared <- err
+	}()
+	cpErr := cp.Ensure(ctx, progress)
+	if cpErr != nil {
+		cancel(cpErr)
+	}
+	if err := errors.Join(cpErr, <-prepared); err != nil {
 		return nil, err
 	}
 	progress.Report("starting the nodes")
@@ -280,7 +294,6 @@ func (p *Provider) Delete(ctx context.Context, name string, progress provider.Pr
 	defer unlock()
 	rec, err := p.Store.Load(name)
 	if err != nil {
-		os.RemoveAll(p.Store.Dir(name)) // the lock file we just made
 		return err
 	}
 	if err := p.teardown(ctx, rec, progress); err != nil {
@@ -299,8 +312,9 @@ func (p *Provider) teardown(ctx context.Context, rec *Record, progress provider.
 	progress.Report("removing the nodes")
 	errs = append(errs, p.Nodes.Teardown(ctx, cp, progress))
 	progress.Report("stopping the control plane")
-	errs = append(errs, cp.StopAll(append(Components(), p.Nodes.Processes(rec)...)...))
-	cp.KillStragglers()
+	procs := append(Components(), p.Nodes.Processes(rec)...)
+	errs = append(errs, cp.StopAll(procs...))
+	cp.KillStragglers(procs...)
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -365,9 +379,6 @@ func waitDefaultServiceAccount(ctx context.Context, cp *ControlPlane) error {
 		_, err := cs.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
 		if err == nil {
 			return nil
-		}
-		if !apierrors.IsNotFound(err) && ctx.Err() != nil {
-			return fmt.Errorf("waiting for the default service account: %w", err)
 		}
 		select {
 		case <-ctx.Done():

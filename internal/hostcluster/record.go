@@ -62,6 +62,9 @@ func (s Store) Dir(name string) string { return filepath.Join(s.Root, name) }
 
 // Load reads a cluster's record.
 func (s Store) Load(name string) (*Record, error) {
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
 	b, err := os.ReadFile(filepath.Join(s.Dir(name), recordFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %q", provider.ErrNotFound, name)
@@ -104,6 +107,9 @@ func (s Store) Names() ([]string, error) {
 	}
 	var names []string
 	for _, e := range ents {
+		if ValidName(e.Name()) != nil {
+			continue
+		}
 		if _, err := os.Stat(filepath.Join(s.Root, e.Name(), recordFile)); err == nil {
 			names = append(names, e.Name())
 		}
@@ -112,15 +118,18 @@ func (s Store) Names() ([]string, error) {
 	return names, nil
 }
 
-// Lock takes an exclusive lock on a cluster (creating its directory), so
-// two kubeml processes never change one cluster at once. It waits for a
-// holder to finish.
+// Lock takes an exclusive lock on a cluster name, so two kubeml processes
+// never change one cluster at once; it waits for a holder to finish. Lock
+// files live apart from the state dirs, which a delete removes.
 func (s Store) Lock(name string) (unlock func(), err error) {
-	dir := s.Dir(name)
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(s.Root, ".locks")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("failed to lock cluster %q: %w", name, err)
 	}
-	return flock(filepath.Join(dir, ".lock"))
+	return flock(filepath.Join(dir, name+".lock"))
 }
 
 func flock(path string) (func(), error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -72,14 +73,15 @@ func WriteTarball(path string, specs ...Spec) error {
 	return nil
 }
 
-// writeAtomically writes path+".tmp" with write, syncs it and renames it to
-// path. On failure the temporary file is removed.
+// writeAtomically writes a temporary file beside path with write, syncs
+// it and renames it to path, so concurrent writers never mix their bytes.
+// On failure the temporary file is removed.
 func writeAtomically(path string, write func(io.Writer) error) (err error) {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
 	}
+	tmp := f.Name()
 	defer func() {
 		if err != nil {
 			f.Close()

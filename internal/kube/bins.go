@@ -112,6 +112,9 @@ func Find() (Bins, error) {
 	}
 	b := Bins{Dir: filepath.Join(root, Key(gv))}
 	if err := b.Check(); err != nil {
+		if other, err := findAny(root); err == nil {
+			return Bins{}, fmt.Errorf("%w for %s (the binaries in %s were built with another Go version or version pins)", ErrMissing, gv, other.Dir)
+		}
 		return Bins{}, ErrMissing
 	}
 	return b, nil

@@ -55,7 +55,7 @@ func Start(s Spec) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("failed to start %s: process exited at once: %s", s.Name, Tail(s.LogFile, 20))
 	}
-	if err := os.WriteFile(s.PidFile, fmt.Appendf(nil, "%d %d\n", pid, st), 0o600); err != nil {
+	if err := record(s.PidFile, pid, st); err != nil {
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 		return 0, fmt.Errorf("failed to record %s: %w", s.Name, err)
 	}
@@ -97,8 +97,8 @@ func Running(pidFile string) (int, bool) {
 // is not running is not an error.
 func Stop(pidFile string, grace time.Duration) error {
 	pid, ok := Running(pidFile)
-	if ok {
-		KillGroup(pid, grace)
+	if ok && !KillGroup(pid, grace) {
+		return fmt.Errorf("process %d (%s) did not exit after SIGKILL", pid, pidFile)
 	}
 	if err := os.Remove(pidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("failed to remove %s: %w", pidFile, err)
@@ -107,17 +107,17 @@ func Stop(pidFile string, grace time.Duration) error {
 }
 
 // KillGroup sends SIGTERM to pid's process group (and pid), waits up to
-// grace for pid to exit, then sends SIGKILL.
-func KillGroup(pid int, grace time.Duration) {
+// grace for pid to exit, then sends SIGKILL. It reports whether pid is gone.
+func KillGroup(pid int, grace time.Duration) bool {
 	_ = syscall.Kill(-pid, syscall.SIGTERM)
 	_ = syscall.Kill(pid, syscall.SIGTERM)
 	if WaitExit(pid, grace) {
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		return
+		return true
 	}
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	_ = syscall.Kill(pid, syscall.SIGKILL)
-	WaitExit(pid, 5*time.Second)
+	return WaitExit(pid, 5*time.Second)
 }
 
 // WaitExit waits up to d for pid to be gone (or a zombie) and reports
@@ -183,15 +183,22 @@ func Tail(path string, n int) string {
 // Named returns the pids of live (not zombie) processes whose command
 // name is comm.
 func Named(comm string) []int {
+	return scan("comm", func(b []byte) bool { return strings.TrimSpace(string(b)) == comm })
+}
+
+// scan returns the live processes, other than the caller, whose
+// /proc/<pid>/<file> satisfies match.
+func scan(file string, match func([]byte) bool) []int {
 	ents, _ := os.ReadDir("/proc")
 	var pids []int
+	self := os.Getpid()
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
+		if err != nil || pid == self {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/comm")
-		if err == nil && strings.TrimSpace(string(b)) == comm && !zombie(pid) {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/" + file)
+		if err == nil && match(b) && !zombie(pid) {
 			pids = append(pids, pid)
 		}
 	}
@@ -205,7 +212,11 @@ func Adopt(pid int, pidFile string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(pidFile, fmt.Appendf(nil, "%d %d\n", pid, st), 0o600)
+	return record(pidFile, pid, st)
+}
+
+func record(pidFile string, pid int, startTime uint64) error {
+	return os.WriteFile(pidFile, fmt.Appendf(nil, "%d %d\n", pid, startTime), 0o600)
 }
 
 // Argv returns a process's command line.
@@ -221,19 +232,5 @@ func Argv(pid int) []string {
 // substr, other than the caller. It finds processes a crashed kubeml left
 // without a pid file (containerd shims, say).
 func Matching(substr string) []int {
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	self := os.Getpid()
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !bytes.Contains(b, []byte(substr)) || zombie(pid) {
-			continue
-		}
-		pids = append(pids, pid)
-	}
-	return pids
+	return scan("cmdline", func(b []byte) bool { return bytes.Contains(b, []byte(substr)) })
 }

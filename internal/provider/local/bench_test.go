@@ -34,10 +34,7 @@ import (
 //
 //	go test -run '^$' -bench LocalClusterVsBare -benchtime 1x ./internal/provider/local/
 func BenchmarkLocalClusterVsBare(b *testing.B) {
-	clustertest.Require(b, env)
-	if err := clustertest.Available("local"); err != nil {
-		b.Skip(err)
-	}
+	clustertest.RequireLocal(b, env)
 	p, _ := env.Registry.Get("local")
 	kubemlRun(b, p) // warm-up: page cache, image tarball
 	var k, bare phases

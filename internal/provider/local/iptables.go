@@ -18,11 +18,8 @@ var kubeletChains = []struct{ table, chain string }{
 }
 
 // removeKubeletChains removes the kubelets' chains and the jumps into
-// them, unless some kubelet still runs on this host.
+// them; the caller makes sure no kubelet runs.
 func removeKubeletChains() {
-	if kubeletRunning() {
-		return
-	}
 	for _, cmd := range []string{"iptables", "ip6tables"} {
 		if _, err := exec.LookPath(cmd); err != nil {
 			continue

@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -143,23 +144,25 @@ func (n *nodes) Processes(*hostcluster.Record) []string {
 
 const procContainerd = "containerd"
 
-// Plan picks a free bridge index and creates the bridge at once, which
-// claims it for this cluster among every kubeml on the host.
-func (n *nodes) Plan(rec *hostcluster.Record) error {
-	used := map[int]bool{}
+// Plan picks a bridge index no other local cluster on this host holds and
+// claims it in a file that outlives reboots (a stopped cluster keeps its
+// index). The bridge itself is made by Prepare.
+func (n *nodes) Plan(rec *hostcluster.Record, dir string) error {
+	if sock := (paths{dir}).sock(); len(sock)+len(".ttrpc") > maxSocketPath {
+		return fmt.Errorf("%w: state dir %s is too long for containerd's socket (%d bytes at most): choose a shorter --data-dir (KUBEML_DATA_DIR) or cluster name", provider.ErrInvalid, dir, maxSocketPath-len("/containerd.sock.ttrpc"))
+	}
 	ifs, err := net.Interfaces()
 	if err != nil {
 		return err
 	}
+	used := map[string]bool{}
 	for _, i := range ifs {
-		if k, err := strconv.Atoi(strings.TrimPrefix(i.Name, "kml")); err == nil && strings.HasPrefix(i.Name, "kml") {
-			used[k] = true
-		}
+		used[i.Name] = true
 	}
 	addrs, _ := net.InterfaceAddrs()
 	for k := 1; k < 255; k++ {
 		p := plan{Index: k}
-		if used[k] || overlaps(addrs, p.subnet()) {
+		if used[p.bridge()] || overlaps(addrs, p.subnet()) || claimed(k) {
 			continue
 		}
 		ports, err := hostcluster.FreePorts(2)
@@ -167,13 +170,46 @@ func (n *nodes) Plan(rec *hostcluster.Record) error {
 			return err
 		}
 		p.KubeletPort, p.HealthzPort = ports[0], ports[1]
-		if err := ensureBridge(p); err != nil {
+		if err := claim(k, dir); err != nil {
 			return err
 		}
 		rec.Node, err = json.Marshal(p)
 		return err
 	}
 	return errors.New("no free bridge index kml1..kml254 on this host")
+}
+
+// maxSocketPath is the longest unix socket path Linux accepts.
+const maxSocketPath = 107
+
+// claimDir holds one file per bridge index in use, naming the state dir
+// of the cluster holding it.
+const claimDir = "/var/lib/kubeml/bridges"
+
+// claimed reports whether index k belongs to a cluster that still exists.
+func claimed(k int) bool {
+	b, err := os.ReadFile(filepath.Join(claimDir, strconv.Itoa(k)))
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(string(b), "cluster.json"))
+	return err == nil
+}
+
+func claim(k int, dir string) error {
+	if err := os.MkdirAll(claimDir, 0o755); err != nil {
+		return fmt.Errorf("failed to claim bridge kml%d: %w", k, err)
+	}
+	return os.WriteFile(filepath.Join(claimDir, strconv.Itoa(k)), []byte(dir), 0o644)
+}
+
+// release gives index k back, if dir holds it.
+func release(k int, dir string) error {
+	f := filepath.Join(claimDir, strconv.Itoa(k))
+	if b, err := os.ReadFile(f); err == nil && string(b) == dir {
+		return os.Remove(f)
+	}
+	return nil
 }
 
 func overlaps(addrs []net.Addr, cidr string) bool {

@@ -33,10 +33,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestLocalClustersRunPodsAndLeaveNothingBehind(t *testing.T) {
-	clustertest.Require(t, env)
-	if err := clustertest.Available("local"); err != nil {
-		t.Skip(err)
-	}
+	clustertest.RequireLocal(t, env)
 	ctx := context.Background()
 	p, _ := env.Registry.Get("local")
 	before := clustertest.SnapshotHost()
@@ -90,16 +87,13 @@ func TestLocalClustersRunPodsAndLeaveNothingBehind(t *testing.T) {
 	if diff := clustertest.SnapshotHost().Diff(before); diff != "" {
 		t.Errorf("left behind on the host after delete:\n%s", diff)
 	}
-	if ents, _ := os.ReadDir(filepath.Join(env.Root, "local")); len(ents) != 0 {
-		t.Errorf("state dirs left: %v", ents)
+	if left := stateDirs(filepath.Join(env.Root, "local")); len(left) != 0 {
+		t.Errorf("state dirs left: %v", left)
 	}
 }
 
 func TestFailedCreateRollsBackEverything(t *testing.T) {
-	clustertest.Require(t, env)
-	if err := clustertest.Available("local"); err != nil {
-		t.Skip(err)
-	}
+	clustertest.RequireLocal(t, env)
 	before := clustertest.SnapshotHost()
 	// A dynamically linked binary cannot become an image: the create fails
 	// while etcd and the API server are already starting.
@@ -111,8 +105,8 @@ func TestFailedCreateRollsBackEverything(t *testing.T) {
 	if diff := clustertest.SnapshotHost().Diff(before); diff != "" {
 		t.Errorf("left behind after a failed create:\n%s", diff)
 	}
-	if ents, _ := os.ReadDir(filepath.Join(env.Root, "rollback")); len(ents) != 0 {
-		t.Errorf("state left after a failed create: %v", ents)
+	if left := stateDirs(filepath.Join(env.Root, "rollback")); len(left) != 0 {
+		t.Errorf("state left after a failed create: %v", left)
 	}
 }
 
@@ -161,7 +155,7 @@ func podIP(t *testing.T, cs kubernetes.Interface) string {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("probe pod not ready: %v %+v", err, p.Status)
+			t.Fatalf("probe pod not ready: %v %+v", err, p)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -195,4 +189,16 @@ func kubectlLogs(t *testing.T, kubeconfig []byte) {
 	if err != nil || !strings.Contains(string(out), "GET / from") {
 		t.Errorf("kubectl logs: %v: %s", err, out)
 	}
+}
+
+// stateDirs lists the clusters' state dirs under root (lock files apart).
+func stateDirs(root string) []string {
+	ents, _ := os.ReadDir(root)
+	var dirs []string
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), ".") {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	return dirs
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,9 +43,6 @@ func (n *nodes) Prepare(ctx context.Context, cp *hostcluster.ControlPlane, progr
 		return err
 	}
 	ps := paths{cp.Dir}
-	if len(ps.sock()) > 100 {
-		return fmt.Errorf("state dir %s is too long for containerd's socket path; use a shorter data dir", cp.Dir)
-	}
 	if err := ensureBridge(pl); err != nil {
 		return err
 	}
@@ -65,6 +63,9 @@ func (n *nodes) Prepare(ctx context.Context, cp *hostcluster.ControlPlane, progr
 		return err
 	}
 	progress.Report("starting containerd")
+	if _, ok := proc.Running(cp.PidFile(procContainerd)); !ok {
+		os.Remove(ps.sock()) // stale after a crash or reboot
+	}
 	if err := cp.Start(proc.Spec{Name: procContainerd, Path: "containerd", Args: []string{"--config", ps.containerdConfig()}}); err != nil {
 		return err
 	}
@@ -82,16 +83,15 @@ func (n *nodes) Ensure(ctx context.Context, cp *hostcluster.ControlPlane, progre
 		return err
 	}
 	ps := paths{cp.Dir}
-	if err := saveSysctls(); err != nil {
-		return err
-	}
 	progress.Report("starting the kubelet")
-	err = cp.Start(proc.Spec{Name: kube.Kubelet, Path: cp.Bins.Path(kube.Kubelet), Args: []string{
-		"--config=" + ps.kubeletConfig(), "--kubeconfig=" + ps.kubeletKubeconfig(),
-		"--root-dir=" + ps.kubeletRoot(), "--hostname-override=" + NodeName,
-		"--node-ip=" + pl.nodeIP().String(),
-		"--node-labels=" + nodeLabels(cp.Rec.Spec.Name),
-	}})
+	err = startKubelet(cp, func() error {
+		return cp.Start(proc.Spec{Name: kube.Kubelet, Path: cp.Bins.Path(kube.Kubelet), Args: []string{
+			"--config=" + ps.kubeletConfig(), "--kubeconfig=" + ps.kubeletKubeconfig(),
+			"--root-dir=" + ps.kubeletRoot(), "--hostname-override=" + NodeName,
+			"--node-ip=" + pl.nodeIP().String(),
+			"--node-labels=" + nodeLabels(cp.Rec.Spec.Name),
+		}})
+	})
 	if err != nil {
 		return err
 	}
@@ -147,10 +147,12 @@ func ctr(ctx context.Context, ps paths, args ...string) (string, error) {
 	return string(out), nil
 }
 
+// waitSocket waits until containerd accepts connections on sock.
 func waitSocket(ctx context.Context, sock, logFile string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if _, err := os.Stat(sock); err == nil {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
 			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {

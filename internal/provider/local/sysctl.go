@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/kubeml/kubeml/internal/hostcluster"
 )
 
 // kubeletSysctls are the kernel settings a kubelet changes on start.
@@ -13,6 +15,39 @@ var kubeletSysctls = []string{"vm/overcommit_memory", "kernel/panic", "kernel/pa
 
 // sysctlFile keeps the host's values from before the first local kubelet.
 const sysctlFile = "/run/kubeml/sysctls.json"
+
+// startKubelet starts the kubelet with start, after recording the host's
+// sysctls, under the host lock, so that a concurrent last delete cannot
+// restore them in between.
+func startKubelet(cp *hostcluster.ControlPlane, start func() error) error {
+	unlock, err := hostcluster.HostLock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := saveSysctls(); err != nil {
+		return err
+	}
+	return start()
+}
+
+// cleanHost undoes what kubelets do to the host once no kubelet runs:
+// their iptables chains, their sysctls, the empty dirs of shims and CNI.
+func cleanHost() error {
+	unlock, err := hostcluster.HostLock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if kubeletRunning() {
+		return nil
+	}
+	removeKubeletChains()
+	for _, d := range []string{"/run/containerd/s", "/run/containerd", "/var/lib/cni/results", "/var/lib/cni"} {
+		os.Remove(d) // only when empty
+	}
+	return restoreSysctls()
+}
 
 // saveSysctls records the host's own values, once, before any kubelet of
 // ours runs, so the last cluster to go can put them back.

@@ -43,18 +43,16 @@ func (n *nodes) Teardown(ctx context.Context, cp *hostcluster.ControlPlane, prog
 		}
 	}
 	errs = append(errs, proc.Stop(cp.PidFile(procContainerd), 10*time.Second))
-	for _, pid := range proc.Matching(ps.sock()) { // shims
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}
+	// Shims, and orphans whose starter died before recording them.
+	cp.KillStragglers(kube.Kubelet, procContainerd, "containerd-shim-runc-v2")
 	if planErr == nil {
 		errs = append(errs, killCgroup(pl.cgroupRoot()))
 	}
 	errs = append(errs, unmountUnder(cp.Dir))
 	if planErr == nil {
-		errs = append(errs, removeCgroups(pl.cgroupRoot()), deleteBridge(pl))
+		errs = append(errs, removeCgroups(pl.cgroupRoot()), deleteBridge(pl), release(pl.Index, cp.Dir))
 	}
-	removeKubeletChains()
-	errs = append(errs, restoreSysctls())
+	errs = append(errs, cleanHost())
 	return errors.Join(errs...)
 }
 

@@ -74,7 +74,7 @@ func (n *nodes) Validate(spec *provider.Spec) error {
 	return errors.Join(errs...)
 }
 
-func (n *nodes) Plan(rec *hostcluster.Record) error {
+func (n *nodes) Plan(rec *hostcluster.Record, _ string) error {
 	ports, err := hostcluster.FreePorts(1)
 	if err != nil {
 		return err
