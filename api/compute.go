@@ -1,0 +1,146 @@
+package api
+
+import "time"
+
+// Compute types.
+const (
+	ComputeAKS        = "AKS"
+	ComputeKubernetes = "Kubernetes"
+)
+
+// Cluster purposes.
+const (
+	PurposeFastProd  = "FastProd"
+	PurposeDenseProd = "DenseProd"
+	PurposeDevTest   = "DevTest"
+)
+
+// Compute is a workspace's compute target (ComputeResource).
+type Compute struct {
+	ID         string            `json:"id,omitempty"`
+	Name       string            `json:"name,omitempty"`
+	Type       string            `json:"type,omitempty"`
+	Location   string            `json:"location,omitempty"`
+	Tags       map[string]string `json:"tags,omitempty"`
+	SystemData *SystemData       `json:"systemData,omitempty"`
+	Properties ComputeProperties `json:"properties"`
+}
+
+// ComputeProperties are the properties every compute type shares.
+type ComputeProperties struct {
+	ComputeType        string              `json:"computeType"`
+	ComputeLocation    string              `json:"computeLocation,omitempty"`
+	Description        string              `json:"description,omitempty"`
+	ResourceID         string              `json:"resourceId,omitempty"`
+	DisableLocalAuth   bool                `json:"disableLocalAuth,omitempty"`
+	ProvisioningState  string              `json:"provisioningState,omitempty"`
+	ProvisioningErrors []ProvisioningError `json:"provisioningErrors,omitempty"`
+	CreatedOn          *time.Time          `json:"createdOn,omitempty"`
+	ModifiedOn         *time.Time          `json:"modifiedOn,omitempty"`
+	IsAttachedCompute  bool                `json:"isAttachedCompute"`
+	Properties         *AKSProperties      `json:"properties,omitempty"`
+}
+
+// ProvisioningError is one entry of provisioningErrors.
+type ProvisioningError struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// AKSProperties are the AKS (and Kubernetes) compute's own properties.
+type AKSProperties struct {
+	ClusterFqdn                string                  `json:"clusterFqdn,omitempty"`
+	SystemServices             []SystemService         `json:"systemServices,omitempty"`
+	AgentCount                 *int                    `json:"agentCount,omitempty"`
+	AgentVMSize                string                  `json:"agentVmSize,omitempty"`
+	ClusterPurpose             string                  `json:"clusterPurpose,omitempty"`
+	SSLConfiguration           *SSLConfiguration       `json:"sslConfiguration,omitempty"`
+	AKSNetworkingConfiguration *AKSNetworkingConfig    `json:"aksNetworkingConfiguration,omitempty"`
+	LoadBalancerType           string                  `json:"loadBalancerType,omitempty"`
+	LoadBalancerSubnet         string                  `json:"loadBalancerSubnet,omitempty"`
+	Namespace                  string                  `json:"namespace,omitempty"`
+	DefaultInstanceType        string                  `json:"defaultInstanceType,omitempty"`
+	InstanceTypes              map[string]InstanceType `json:"instanceTypes,omitempty"`
+	Extra                      map[string]any          `json:"extra,omitempty"`
+}
+
+// SystemService is something kubeml runs in the cluster.
+type SystemService struct {
+	SystemServiceType string `json:"systemServiceType"`
+	PublicIPAddress   string `json:"publicIpAddress,omitempty"`
+	Version           string `json:"version,omitempty"`
+}
+
+// SSL statuses.
+const (
+	SSLDisabled = "Disabled"
+	SSLEnabled  = "Enabled"
+	SSLAuto     = "Auto"
+)
+
+// SSLConfiguration is the scoring endpoint's TLS setup. Cert and Key are
+// secrets: accepted on PUT, never returned.
+type SSLConfiguration struct {
+	Status                  string `json:"status,omitempty"`
+	Cert                    string `json:"cert,omitempty"`
+	Key                     string `json:"key,omitempty"`
+	Cname                   string `json:"cname,omitempty"`
+	LeafDomainLabel         string `json:"leafDomainLabel,omitempty"`
+	OverwriteExistingDomain bool   `json:"overwriteExistingDomain,omitempty"`
+}
+
+// AKSNetworkingConfig is the cluster's network (create only).
+type AKSNetworkingConfig struct {
+	SubnetID         string `json:"subnetId,omitempty"`
+	ServiceCidr      string `json:"serviceCidr,omitempty"`
+	DNSServiceIP     string `json:"dnsServiceIP,omitempty"`
+	DockerBridgeCidr string `json:"dockerBridgeCidr,omitempty"`
+}
+
+// Load balancer types.
+const (
+	LoadBalancerPublicIP = "PublicIp"
+	LoadBalancerInternal = "InternalLoadBalancer"
+)
+
+// InstanceType is a named resource shape of a Kubernetes compute.
+type InstanceType struct {
+	NodeSelector map[string]string      `json:"nodeSelector,omitempty"`
+	Resources    *InstanceTypeResources `json:"resources,omitempty"`
+}
+
+// InstanceTypeResources are requests and limits (cpu, memory, nvidia.com/gpu).
+type InstanceTypeResources struct {
+	Requests map[string]string `json:"requests,omitempty"`
+	Limits   map[string]string `json:"limits,omitempty"`
+}
+
+// ComputeList is a page of computes.
+type ComputeList struct {
+	Value    []Compute `json:"value"`
+	NextLink string    `json:"nextLink,omitempty"`
+}
+
+// ComputeSecrets is the listKeys answer of an AKS compute.
+type ComputeSecrets struct {
+	ComputeType         string `json:"computeType"`
+	UserKubeConfig      string `json:"userKubeConfig,omitempty"`
+	AdminKubeConfig     string `json:"adminKubeConfig,omitempty"`
+	ImagePullSecretName string `json:"imagePullSecretName,omitempty"`
+}
+
+// ComputeNode is one node of listNodes.
+type ComputeNode struct {
+	NodeID           string `json:"nodeId"`
+	PrivateIPAddress string `json:"privateIpAddress,omitempty"`
+	NodeState        string `json:"nodeState"`
+	VMSize           string `json:"vmSize,omitempty"`
+	CPU              string `json:"cpu,omitempty"`
+	Memory           string `json:"memory,omitempty"`
+	GPU              string `json:"gpu,omitempty"`
+}
+
+// ComputeNodes is the listNodes answer.
+type ComputeNodes struct {
+	Nodes    []ComputeNode `json:"nodes"`
+	NextLink string        `json:"nextLink,omitempty"`
+}
