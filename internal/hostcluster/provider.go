@@ -387,3 +387,6 @@ func waitDefaultServiceAccount(ctx context.Context, cp *ControlPlane) error {
 		}
 	}
 }
+
+// ValidateSpec implements provider.SpecValidator.
+func (p *Provider) ValidateSpec(spec provider.Spec) error { return p.validate(&spec) }

@@ -148,3 +148,9 @@ func (r Registry) Names() []string {
 	sort.Strings(names)
 	return names
 }
+
+// SpecValidator is implemented by providers that can check a spec without
+// creating anything, so that a request is refused before it is recorded.
+type SpecValidator interface {
+	ValidateSpec(spec Spec) error
+}

@@ -1,0 +1,260 @@
+package compute
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/provider"
+	"github.com/kubeml/kubeml/internal/store"
+)
+
+// attach records a compute on an existing managed cluster of this server.
+// (Preflight checks and in-cluster services come with the attach work.)
+func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) (*api.Compute, error) {
+	cid, err := api.ParseResourceID(c.Properties.ResourceID)
+	if err != nil || cid.Type != "managedClusters" {
+		return nil, apiErr(http.StatusBadRequest, "InvalidResourceId", "properties.resourceId %q is not a managed cluster id", c.Properties.ResourceID)
+	}
+	if !strings.EqualFold(cid.Subscription, id.Subscription) {
+		return nil, apiErr(http.StatusBadRequest, "SubscriptionMismatch", "cluster %s is in subscription %s, but the workspace is in %s: a cluster can only be attached in the workspace's subscription", cid.Name, cid.Subscription, id.Subscription)
+	}
+	var mc api.ManagedCluster
+	if _, err := getJSON(ctx, m.cfg.Store, cid.String(), &mc); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, apiErr(http.StatusNotFound, "ResourceNotFound", "managed cluster %s not found", cid.String())
+		}
+		return nil, err
+	}
+	if mc.Properties.ProvisioningState != api.StateSucceeded {
+		return nil, apiErr(http.StatusConflict, "ClusterNotReady", "managed cluster %s is %s", cid.Name, mc.Properties.ProvisioningState)
+	}
+	if users, err := m.computesUsing(ctx, cid.String()); err != nil {
+		return nil, err
+	} else if len(users) > 0 {
+		return nil, apiErr(http.StatusConflict, "ClusterAlreadyAttached", "managed cluster %s is already attached as %s: detach it there first", cid.Name, strings.Join(users, ", "))
+	}
+	pool := mc.Properties.AgentPoolProfiles[0]
+	now := m.cfg.Now().UTC()
+	purpose := api.PurposeFastProd
+	if c.Properties.Properties != nil && c.Properties.Properties.ClusterPurpose != "" {
+		purpose = c.Properties.Properties.ClusterPurpose
+	}
+	out := api.Compute{ID: id.String(), Name: id.ChildName, Type: api.TypeCompute, Location: mc.Location, Tags: c.Tags,
+		SystemData: &api.SystemData{CreatedAt: &now, LastModifiedAt: &now, CreatedBy: "kubeml", CreatedByType: "Application"},
+		Properties: api.ComputeProperties{ComputeType: api.ComputeAKS, ComputeLocation: mc.Location, Description: c.Properties.Description,
+			ResourceID: cid.String(), ProvisioningState: api.StateSucceeded, CreatedOn: &now, ModifiedOn: &now, IsAttachedCompute: true,
+			Properties: &api.AKSProperties{ClusterFqdn: mc.Properties.Fqdn, AgentCount: pool.Count, AgentVMSize: pool.VMSize, ClusterPurpose: purpose}}}
+	err = m.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		return createJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), &out)
+	})
+	return &out, err
+}
+
+// GetCompute returns a compute; secrets are never part of it.
+func (m *Manager) GetCompute(ctx context.Context, id api.ResourceID) (*api.Compute, error) {
+	var c api.Compute
+	if _, err := getJSON(ctx, m.cfg.Store, id.String(), &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// DeleteCompute detaches a compute (its cluster stays) or deletes it with
+// the cluster the workspace created for it. It returns the operation
+// started, or "" when it finished at once.
+func (m *Manager) DeleteCompute(ctx context.Context, id api.ResourceID, action string) (string, error) {
+	switch {
+	case strings.EqualFold(action, ActionDelete):
+		action = ActionDelete
+	case strings.EqualFold(action, ActionDetach):
+		action = ActionDetach
+	default:
+		return "", apiErr(http.StatusBadRequest, "InvalidUnderlyingResourceAction", "underlyingResourceAction must be Delete or Detach, got %q", action)
+	}
+	var c api.Compute
+	if _, err := getJSON(ctx, m.cfg.Store, id.String(), &c); err != nil {
+		return "", err
+	}
+	if s := c.Properties.ProvisioningState; s == api.StateCreating || s == api.StateDeleting || s == api.StateUpdating {
+		return "", apiErr(http.StatusConflict, "OperationNotAllowed", "compute %s is %s; wait for that to finish", id.ChildName, s)
+	}
+	if action == ActionDetach {
+		return "", m.cfg.Store.Delete(ctx, id.String())
+	}
+	if c.Properties.IsAttachedCompute {
+		return "", apiErr(http.StatusConflict, "AttachedComputeDelete", "compute %s is an attached cluster, which kubeml did not create and will not delete: detach it instead (underlyingResourceAction=Detach)", id.ChildName)
+	}
+	clusterID, err := api.ParseResourceID(c.Properties.ResourceID)
+	if err != nil {
+		return "", err
+	}
+	p, err := m.ProviderFor(c.Properties.ComputeLocation)
+	if err != nil {
+		return "", err
+	}
+	c.Properties.ProvisioningState = api.StateDeleting
+	in := clusterInput{ClusterID: clusterID.String(), ComputeID: id.String(), Provider: p.Name(), Spec: provider.Spec{Name: ProviderName(clusterID)}, Action: action}
+	return m.record(ctx, kindComputeDelete, id.String(), in, func(tx store.Tx) error {
+		return putJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), &c)
+	})
+}
+
+// ComputeKeys returns the kubeconfig of a compute's cluster.
+func (m *Manager) ComputeKeys(ctx context.Context, id api.ResourceID) (*api.ComputeSecrets, error) {
+	kc, err := m.computeKubeconfig(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &api.ComputeSecrets{ComputeType: api.ComputeAKS, UserKubeConfig: string(kc), AdminKubeConfig: string(kc)}, nil
+}
+
+func (m *Manager) computeKubeconfig(ctx context.Context, id api.ResourceID) ([]byte, error) {
+	c, err := m.GetCompute(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	cid, err := api.ParseResourceID(c.Properties.ResourceID)
+	if err != nil {
+		return nil, err
+	}
+	return m.ClusterKubeconfig(ctx, cid)
+}
+
+// ComputeNodes lists the nodes of a compute's cluster, read from the
+// cluster itself.
+func (m *Manager) ComputeNodes(ctx context.Context, id api.ResourceID) (*api.ComputeNodes, error) {
+	kc, err := m.computeKubeconfig(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kc)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, apiErr(http.StatusBadGateway, "ClusterUnreachable", "failed to list the cluster's nodes: %v", err)
+	}
+	out := &api.ComputeNodes{Nodes: []api.ComputeNode{}}
+	for _, n := range list.Items {
+		cn := api.ComputeNode{NodeID: n.Name, NodeState: "notReady", VMSize: n.Labels["node.kubernetes.io/instance-type"],
+			CPU: n.Status.Allocatable.Cpu().String(), Memory: n.Status.Allocatable.Memory().String()}
+		if g, ok := n.Status.Allocatable["nvidia.com/gpu"]; ok {
+			cn.GPU = g.String()
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				cn.NodeState = "idle"
+			}
+		}
+		for _, a := range n.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP {
+				cn.PrivateIPAddress = a.Address
+			}
+		}
+		out.Nodes = append(out.Nodes, cn)
+	}
+	return out, nil
+}
+
+// runCompute carries out a compute operation on its cluster, then records
+// the compute's new state.
+func (m *Manager) runCompute(ctx context.Context, op store.Operation) error {
+	var in clusterInput
+	if err := json.Unmarshal(op.Input, &in); err != nil {
+		return err
+	}
+	p, err := m.cfg.Providers.Get(in.Provider)
+	if err != nil {
+		return err
+	}
+	clusterID, err := api.ParseResourceID(in.ClusterID)
+	if err != nil {
+		return err
+	}
+	var c *provider.Cluster
+	switch op.Kind {
+	case kindComputeCreate:
+		c, err = ensureCluster(ctx, p, in.Spec)
+	case kindComputeScale:
+		c, err = p.Scale(ctx, in.Spec.Name, in.Count, nil)
+	default: // delete
+		if err := p.Delete(ctx, in.Spec.Name, nil); err != nil && !errors.Is(err, provider.ErrNotFound) {
+			return err
+		}
+		return m.cfg.Store.Update(ctx, func(tx store.Tx) error {
+			for _, id := range []string{in.ComputeID, in.ClusterID} {
+				if err := tx.Delete(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return err
+	}
+	if err := m.clusterReady(ctx, clusterID, c); err != nil {
+		return err
+	}
+	return m.updateComputeJSON(ctx, in.ComputeID, func(cp *api.Compute) {
+		cp.Properties.ProvisioningState = api.StateSucceeded
+		cp.Properties.ProvisioningErrors = nil
+		count := c.AgentCount
+		cp.Properties.Properties.AgentCount = &count
+		cp.Properties.Properties.ClusterFqdn = strings.TrimPrefix(c.Server, "https://")
+	})
+}
+
+func (m *Manager) updateComputeJSON(ctx context.Context, id string, fn func(*api.Compute)) error {
+	return m.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		var c api.Compute
+		r, err := getJSON(ctx, tx, id, &c)
+		if err != nil {
+			return err
+		}
+		fn(&c)
+		now := m.cfg.Now().UTC()
+		c.Properties.ModifiedOn = &now
+		return putJSON(ctx, tx, id, api.TypeCompute, r.Parent, &c)
+	})
+}
+
+// computeFailed records why a compute operation failed. A failed create
+// leaves no cluster behind (providers roll back), so its cluster record
+// goes too.
+func (m *Manager) computeFailed(ctx context.Context, op store.Operation, cause error) {
+	var in clusterInput
+	if json.Unmarshal(op.Input, &in) != nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	_ = m.updateComputeJSON(ctx, in.ComputeID, func(c *api.Compute) {
+		c.Properties.ProvisioningState = api.StateFailed
+		c.Properties.ProvisioningErrors = append(c.Properties.ProvisioningErrors, api.ProvisioningError{Error: errorDetail(cause)})
+	})
+	if op.Kind != kindComputeCreate {
+		m.clusterFailed(ctx, op, cause)
+		return
+	}
+	if p, err := m.cfg.Providers.Get(in.Provider); err == nil {
+		if _, err := p.Get(ctx, in.Spec.Name); errors.Is(err, provider.ErrNotFound) {
+			_ = m.cfg.Store.Delete(ctx, in.ClusterID)
+			return
+		}
+	}
+	m.clusterFailed(ctx, op, cause)
+}

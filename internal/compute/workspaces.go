@@ -1,0 +1,90 @@
+package compute
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+
+	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/store"
+)
+
+var workspaceNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$`)
+
+// PutWorkspace creates or updates a workspace (at once: no operation).
+func (m *Manager) PutWorkspace(ctx context.Context, id api.ResourceID, ws api.Workspace) (*api.Workspace, bool, error) {
+	if !workspaceNameRE.MatchString(id.Name) {
+		return nil, false, apiErr(http.StatusBadRequest, "InvalidResourceName", "workspace name %q must be 3-33 letters, digits, '-' or '_', starting with a letter or digit", id.Name)
+	}
+	var out api.Workspace
+	created := false
+	err := m.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		now := m.cfg.Now().UTC()
+		if _, err := getJSON(ctx, tx, id.String(), &out); errors.Is(err, store.ErrNotFound) {
+			created = true
+			b := make([]byte, 16)
+			m.cfg.Rand(b)
+			out = api.Workspace{ID: id.String(), Name: id.Name, Type: api.TypeWorkspace,
+				SystemData: &api.SystemData{CreatedAt: &now, CreatedBy: "kubeml", CreatedByType: "Application"}}
+			out.Properties.WorkspaceID = m.newID()
+		} else if err != nil {
+			return err
+		}
+		out.Location, out.Tags = ws.Location, ws.Tags
+		if out.Location == "" {
+			if locs := m.Locations(); len(locs) > 0 {
+				out.Location = locs[0]
+			}
+		}
+		out.Properties.Description, out.Properties.FriendlyName = ws.Properties.Description, ws.Properties.FriendlyName
+		out.Properties.ProvisioningState = api.StateSucceeded
+		out.SystemData.LastModifiedAt = &now
+		b, _ := json.Marshal(out)
+		_, err := tx.Put(ctx, store.Resource{ID: id.String(), Type: api.TypeWorkspace, Parent: resourceGroupID(id.Subscription, id.ResourceGroup), Body: b}, "")
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return &out, created, nil
+}
+
+// GetWorkspace returns a workspace.
+func (m *Manager) GetWorkspace(ctx context.Context, id api.ResourceID) (*api.Workspace, error) {
+	var ws api.Workspace
+	if _, err := getJSON(ctx, m.cfg.Store, id.String(), &ws); err != nil {
+		return nil, err
+	}
+	return &ws, nil
+}
+
+// ListWorkspaces lists a resource group's workspaces.
+func (m *Manager) ListWorkspaces(ctx context.Context, sub, rg string) ([]api.Workspace, error) {
+	rs, _, err := m.cfg.Store.List(ctx, api.TypeWorkspace, resourceGroupID(sub, rg), 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := []api.Workspace{}
+	for _, r := range rs {
+		var ws api.Workspace
+		if json.Unmarshal(r.Body, &ws) == nil {
+			out = append(out, ws)
+		}
+	}
+	return out, nil
+}
+
+// DeleteWorkspace deletes an empty workspace; one with computes is refused
+// so that nothing is lost.
+func (m *Manager) DeleteWorkspace(ctx context.Context, id api.ResourceID) error {
+	cs, err := m.ListComputes(ctx, id.Subscription, id.ResourceGroup, id.Name)
+	if err != nil {
+		return err
+	}
+	if len(cs) > 0 {
+		return apiErr(http.StatusConflict, "WorkspaceNotEmpty", "workspace %s still has %d compute(s): delete or detach them first", id.Name, len(cs))
+	}
+	return m.cfg.Store.Delete(ctx, id.String())
+}

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the server's configuration: defaults, then a config file,
+// then flags. Validate it before starting.
+type Config struct {
+	// Addr is the listen address.
+	Addr string `json:"addr"`
+	// DataDir holds the database, keys, token and certificates.
+	DataDir string `json:"dataDir"`
+	// Insecure serves plain HTTP; allowed only on a loopback address.
+	Insecure bool `json:"insecure"`
+	// TLSCertFile and TLSKeyFile are a serving certificate to use instead
+	// of the one the server generates.
+	TLSCertFile string `json:"tlsCertFile,omitempty"`
+	TLSKeyFile  string `json:"tlsKeyFile,omitempty"`
+	// Locations maps location names to providers.
+	Locations map[string]string `json:"locations"`
+	// RetryAfterSeconds is what Retry-After tells pollers.
+	RetryAfterSeconds int `json:"retryAfterSeconds"`
+	// PageSize bounds list pages.
+	PageSize int `json:"pageSize"`
+	// ShutdownTimeout bounds a graceful stop.
+	ShutdownTimeout time.Duration `json:"-"`
+}
+
+// DefaultAddr is where the server listens unless told otherwise.
+const DefaultAddr = "127.0.0.1:8417"
+
+// Defaults returns the configuration used when nothing else is given.
+func Defaults(dataDir string) Config {
+	return Config{
+		Addr: DefaultAddr, DataDir: dataDir,
+		Locations:         map[string]string{"local": "local", "simulated": "simulated"},
+		RetryAfterSeconds: 1, PageSize: 100, ShutdownTimeout: 10 * time.Second,
+	}
+}
+
+// LoadFile overlays a JSON config file onto c.
+func (c *Config) LoadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("failed to read config %s: %w", path, err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("failed to parse config %s: %w", path, err)
+	}
+	return nil
+}
+
+// Validate reports every problem of the configuration at once.
+func (c *Config) Validate(providers []string) error {
+	var errs []error
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("addr %q: %w", c.Addr, err))
+	} else if c.Insecure && !isLoopback(host) {
+		errs = append(errs, fmt.Errorf("insecure (plain HTTP) is allowed only on a loopback address, not %q", host))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("dataDir is required"))
+	} else if !filepath.IsAbs(c.DataDir) {
+		errs = append(errs, fmt.Errorf("dataDir %q must be an absolute path", c.DataDir))
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("tlsCertFile and tlsKeyFile go together"))
+	}
+	if len(c.Locations) == 0 {
+		errs = append(errs, errors.New("at least one location must be configured"))
+	}
+	lower := map[string]string{}
+	for loc, p := range c.Locations {
+		if !contains(providers, p) {
+			errs = append(errs, fmt.Errorf("location %q: unknown provider %q (known: %s)", loc, p, strings.Join(providers, ", ")))
+		}
+		lower[strings.ToLower(loc)] = p
+	}
+	c.Locations = lower
+	if c.RetryAfterSeconds < 0 || c.PageSize < 1 {
+		errs = append(errs, errors.New("retryAfterSeconds must be >= 0 and pageSize >= 1"))
+	}
+	return errors.Join(errs...)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

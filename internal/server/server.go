@@ -1,0 +1,221 @@
+// Package server is kubeml's workspace control plane: an ARM-compatible
+// REST API for workspaces, compute targets and managed clusters over the
+// store and the compute manager, behind bearer-token authentication and
+// TLS, with health, readiness and Prometheus metrics.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kubeml/kubeml/internal/compute"
+	"github.com/kubeml/kubeml/internal/provider"
+	"github.com/kubeml/kubeml/internal/store"
+)
+
+// Server serves the API.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	store     store.Store
+	mgr       *compute.Manager
+	tokenHash []byte
+	ready     atomic.Bool
+	metrics   *metrics
+}
+
+// New opens the data dir (database, key, token) and makes the server.
+// Close releases it.
+func New(cfg Config, providers provider.Registry, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(providers.Names()); err != nil {
+		return nil, fmt.Errorf("invalid server configuration: %w", err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("failed to create data dir: %w", err)
+	}
+	key, err := storeKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.OpenSQLite(filepath.Join(cfg.DataDir, "kubeml.db"), key)
+	if err != nil {
+		return nil, err
+	}
+	hash, err := ensureAdminToken(cfg.DataDir, func(b []byte) { _, _ = rand.Read(b) })
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("failed to make the admin token: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, store: st, tokenHash: hash}
+	s.mgr = compute.NewManager(compute.Config{Store: st, Providers: providers, Locations: cfg.Locations, Log: log})
+	s.metrics = newMetrics()
+	return s, nil
+}
+
+// storeKey is the secrets key: KUBEML_STORE_KEY, or a key file made on
+// first start.
+func storeKey(dataDir string) ([]byte, error) {
+	if v := os.Getenv("KUBEML_STORE_KEY"); v != "" {
+		return store.KeyFromEnv(v)
+	}
+	return store.LoadOrCreateKey(filepath.Join(dataDir, "store.key"))
+}
+
+// Close closes the store.
+func (s *Server) Close() error { return s.store.Close() }
+
+// Manager returns the compute manager (for tests and embedding).
+func (s *Server) Manager() *compute.Manager { return s.mgr }
+
+// Handler is the server's HTTP handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "resuming operations\n", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /metrics", s.authenticated(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
+	mux.Handle("/kubeml/", s.authenticated(http.HandlerFunc(s.operation)))
+	mux.Handle("/subscriptions/", s.authenticated(http.HandlerFunc(s.serveARM)))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, errBody("NotFound", "no kubeml resource at %s", r.URL.Path))
+	})
+	return s.metrics.instrument(recoverer(s.log, mux))
+}
+
+func (s *Server) authenticated(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(r, s.tokenHash) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="kubeml"`)
+			writeJSON(w, http.StatusUnauthorized, errBody("AuthenticationFailed", "a valid bearer token is required (Authorization: Bearer <token>)"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// recoverer turns a panic into a logged 500 instead of a dropped
+// connection; a panic is a bug, never a way to answer bad input.
+func recoverer(log *slog.Logger, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				log.Error("panic serving request", "path", r.URL.Path, "panic", v)
+				writeJSON(w, http.StatusInternalServerError, errBody("InternalError", "internal error"))
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Run serves until ctx ends: it resumes unfinished operations, listens,
+// and shuts down gracefully. ready, if not nil, gets the listen address.
+func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
+	if err := s.mgr.Resume(ctx); err != nil {
+		return err
+	}
+	s.ready.Store(true)
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("failed to listen on %s: %w", s.cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	var certFile, keyFile string
+	if !s.cfg.Insecure {
+		if certFile, keyFile, err = ensureServingCert(s.cfg); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	scheme := map[bool]string{true: "http", false: "https"}[s.cfg.Insecure]
+	s.log.Info("serving", "url", scheme+"://"+ln.Addr().String(), "dataDir", s.cfg.DataDir)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if s.cfg.Insecure {
+			errc <- srv.Serve(ln)
+		} else {
+			errc <- srv.ServeTLS(ln, certFile, keyFile)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	s.mgr.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// metrics are the server's Prometheus metrics.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kubeml_http_requests_total", Help: "HTTP requests by method, resource kind and status code."}, []string{"method", "kind", "code"}),
+		latency:  prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kubeml_http_request_duration_seconds", Help: "HTTP request latency.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"method", "kind"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) instrument(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		kind := kindOf(r.URL.Path)
+		m.requests.WithLabelValues(r.Method, kind, fmt.Sprint(sw.code)).Inc()
+		m.latency.WithLabelValues(r.Method, kind).Observe(time.Since(start).Seconds())
+	})
+}
+
+// kindOf names a path's resource kind with bounded cardinality.
+func kindOf(path string) string {
+	p := strings.ToLower(path)
+	for _, k := range []string{"computes", "managedclusters", "kubernetesversions", "orchestrators", "workspaces", "operations", "operationresults", "healthz", "readyz", "metrics"} {
+		if strings.Contains(p, "/"+k) {
+			return k
+		}
+	}
+	return "other"
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) { w.code = code; w.ResponseWriter.WriteHeader(code) }
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
