@@ -70,7 +70,7 @@ Start with 'kubeml up': it creates a real local cluster on this machine.`,
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", defaultDataDir(),
 		"directory for kubeml's state (env KUBEML_DATA_DIR)")
 	root.AddCommand(
-		newUp(s, g), newDown(s, g), newKube(s), newVersion(s),
+		newUp(s, g), newDown(s, g), newKube(s), newVersion(s), newServer(s, g),
 		newProbeServer(s),
 	)
 	return root
