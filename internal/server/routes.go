@@ -12,7 +12,7 @@ import (
 // route is a parsed ARM request path.
 type route struct {
 	sub, rg, ns, typ, name, child, childName, action string
-	location, locAction                             string
+	location, locAction                              string
 }
 
 // parseARM splits an ARM path case-insensitively; ok is false when the

@@ -248,16 +248,16 @@ func TestBadRequestsGetClearErrors(t *testing.T) {
 		want         string
 	}{
 		"an unknown api-version names the supported ones": {"GET", ws + "?api-version=1999-01-01", nil, "", 400, "2024-04-01"},
-		"no api-version":                        {"GET", ws, nil, "", 400, "MissingApiVersionParameter"},
-		"no token":                               {"GET", ws + av, nil, "-", 401, "AuthenticationFailed"},
-		"a wrong token":                          {"GET", ws + av, nil, "nope", 401, "AuthenticationFailed"},
-		"an unknown location lists the known":    {"PUT", ws + "/computes/abc" + av, aks("DevTest", "mars", 1, ""), "", 400, "simulated"},
-		"a reserved name":                        {"PUT", ws + "/computes/local" + av, aks("DevTest", "simulated", 1, ""), "", 400, "ReservedComputeName"},
-		"a compute in a missing workspace":       {"PUT", wsPath("nows") + "/computes/abc" + av, aks("DevTest", "simulated", 1, ""), "", 404, "ParentResourceNotFound"},
-		"a body that is not JSON":                {"PUT", ws + "/computes/abc" + av, "{", "", 400, "InvalidRequestContent"},
-		"a missing compute":                      {"GET", ws + "/computes/none" + av, nil, "", 404, "ResourceNotFound"},
-		"deleting a missing compute":             {"DELETE", ws + "/computes/none" + av + "&underlyingResourceAction=Delete", nil, "", 204, ""},
-		"versions of an unknown location":        {"GET", "/subscriptions/" + sub + "/providers/Microsoft.ContainerService/locations/mars/kubernetesVersions" + av, nil, "", 400, "UnknownLocation"},
+		"no api-version":                      {"GET", ws, nil, "", 400, "MissingApiVersionParameter"},
+		"no token":                            {"GET", ws + av, nil, "-", 401, "AuthenticationFailed"},
+		"a wrong token":                       {"GET", ws + av, nil, "nope", 401, "AuthenticationFailed"},
+		"an unknown location lists the known": {"PUT", ws + "/computes/abc" + av, aks("DevTest", "mars", 1, ""), "", 400, "simulated"},
+		"a reserved name":                     {"PUT", ws + "/computes/local" + av, aks("DevTest", "simulated", 1, ""), "", 400, "ReservedComputeName"},
+		"a compute in a missing workspace":    {"PUT", wsPath("nows") + "/computes/abc" + av, aks("DevTest", "simulated", 1, ""), "", 404, "ParentResourceNotFound"},
+		"a body that is not JSON":             {"PUT", ws + "/computes/abc" + av, "{", "", 400, "InvalidRequestContent"},
+		"a missing compute":                   {"GET", ws + "/computes/none" + av, nil, "", 404, "ResourceNotFound"},
+		"deleting a missing compute":          {"DELETE", ws + "/computes/none" + av + "&underlyingResourceAction=Delete", nil, "", 204, ""},
+		"versions of an unknown location":     {"GET", "/subscriptions/" + sub + "/providers/Microsoft.ContainerService/locations/mars/kubernetesVersions" + av, nil, "", 400, "UnknownLocation"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
