@@ -26,7 +26,7 @@ import (
 
 // process is a `kubeml server` subprocess over HTTPS, as a user runs it.
 type process struct {
-	t    *testing.T
+	t    testing.TB
 	data string
 	addr string
 	cmd  *exec.Cmd
@@ -34,7 +34,7 @@ type process struct {
 	tok  string
 }
 
-func startServer(t *testing.T, data, addr string) *process {
+func startServer(t testing.TB, data, addr string) *process {
 	t.Helper()
 	cmd := exec.Command(env.KubemlBinary, "--data-dir", data, "server", "--addr", addr, "--location", "sim=simulated")
 	logf, _ := os.OpenFile(filepath.Join(data, "server.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
@@ -110,7 +110,7 @@ func (p *process) waitOp(url string) api.Operation {
 	return api.Operation{}
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

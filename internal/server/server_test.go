@@ -31,13 +31,13 @@ func TestMain(m *testing.M) {
 // testServer is a server on a fresh data dir, served over plain HTTP by
 // httptest, and a token to call it with.
 type testServer struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	token string
 	srv   *server.Server
 }
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t testing.TB) *testServer {
 	t.Helper()
 	clustertest.Require(t, env)
 	dir := t.TempDir()
