@@ -107,3 +107,18 @@ func (c *Client) Orchestrators(ctx context.Context, sub, location string) (*api.
 	}
 	return &out, nil
 }
+
+// BeginStartManagedCluster starts whatever of a cluster is not running
+// (AKS's managedClusters/start); kubeml's local clusters use it after a
+// reboot.
+func (c *Client) BeginStartManagedCluster(ctx context.Context, id api.ResourceID) (*Poller[struct{}], error) {
+	p, err := clusterPath(id)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(ctx, http.MethodPost, p+"/start", nil, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return newPoller[struct{}](c, resp, "", nil), nil
+}

@@ -22,6 +22,7 @@ const (
 	kindClusterCreate = "managedCluster.create"
 	kindClusterScale  = "managedCluster.scale"
 	kindClusterDelete = "managedCluster.delete"
+	kindClusterStart  = "managedCluster.start"
 )
 
 // clusterInput is what a cluster operation needs to run (or resume).
@@ -200,6 +201,33 @@ func (m *Manager) DeleteCluster(ctx context.Context, id api.ResourceID) (string,
 	})
 }
 
+// StartCluster starts whatever of a cluster is not running (after a
+// reboot, or a crash of its processes): AKS's managedClusters/start.
+func (m *Manager) StartCluster(ctx context.Context, id api.ResourceID) (string, error) {
+	var cur api.ManagedCluster
+	if _, err := getJSON(ctx, m.cfg.Store, id.String(), &cur); err != nil {
+		return "", err
+	}
+	if s := cur.Properties.ProvisioningState; s != api.StateSucceeded && s != api.StateFailed {
+		return "", apiErr(http.StatusConflict, "OperationNotAllowed", "managed cluster %s is %s; wait for that to finish", id.Name, s)
+	}
+	p, err := m.ProviderFor(cur.Location)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := p.(provider.Resumer); !ok {
+		return "", apiErr(http.StatusBadRequest, "NotSupported", "clusters of provider %s cannot be started by kubeml", p.Name())
+	}
+	if _, err := p.Get(ctx, ProviderName(id)); errors.Is(err, provider.ErrNotFound) {
+		return "", apiErr(http.StatusConflict, "ClusterGone", "managed cluster %s no longer exists at provider %s: delete it", id.Name, p.Name())
+	}
+	cur.Properties.ProvisioningState = api.StateUpdating
+	in := clusterInput{ClusterID: id.String(), Provider: p.Name(), Spec: provider.Spec{Name: ProviderName(id)}}
+	return m.record(ctx, kindClusterStart, id.String(), in, func(tx store.Tx) error {
+		return putJSON(ctx, tx, id.String(), api.TypeManagedCluster, resourceGroupID(id.Subscription, id.ResourceGroup), &cur)
+	})
+}
+
 // GetCluster returns a managed cluster with its live power state.
 func (m *Manager) GetCluster(ctx context.Context, id api.ResourceID) (*api.ManagedCluster, error) {
 	var mc api.ManagedCluster
@@ -298,6 +326,12 @@ func (m *Manager) runCluster(ctx context.Context, op store.Operation) error {
 		return m.clusterReady(ctx, id, c)
 	case kindClusterScale:
 		c, err := p.Scale(ctx, in.Spec.Name, in.Count, nil)
+		if err != nil {
+			return err
+		}
+		return m.clusterReady(ctx, id, c)
+	case kindClusterStart:
+		c, err := ensureCluster(ctx, p, in.Spec)
 		if err != nil {
 			return err
 		}

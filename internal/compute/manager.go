@@ -107,9 +107,46 @@ func (m *Manager) Resume(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("failed to list unfinished operations: %w", err)
 	}
+	busy := map[string]bool{}
 	for _, op := range ops {
 		m.cfg.Log.Info("resuming operation", "id", op.ID, "kind", op.Kind, "resource", op.ResourceID, "attempt", op.Attempts+1)
+		busy[strings.ToLower(op.ResourceID)] = true
 		m.start(op)
+	}
+	return m.restartStopped(ctx, busy)
+}
+
+// restartStopped starts clusters whose processes a reboot or crash
+// stopped (those with an operation running are left to it), so a restart
+// of kubeml never leaves its clusters down.
+func (m *Manager) restartStopped(ctx context.Context, busy map[string]bool) error {
+	rs, _, err := m.cfg.Store.List(ctx, api.TypeManagedCluster, "", 0, 0)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		var mc api.ManagedCluster
+		if json.Unmarshal(r.Body, &mc) != nil || mc.Properties.ProvisioningState != api.StateSucceeded || busy[strings.ToLower(mc.ID)] {
+			continue
+		}
+		id, err := api.ParseResourceID(mc.ID)
+		if err != nil {
+			continue
+		}
+		p, err := m.ProviderFor(mc.Location)
+		if err != nil {
+			continue
+		}
+		if c, err := p.Get(ctx, ProviderName(id)); err != nil || c.State == provider.StateRunning {
+			continue
+		}
+		if _, ok := p.(provider.Resumer); !ok {
+			continue
+		}
+		m.cfg.Log.Info("restarting a stopped cluster", "cluster", mc.ID)
+		if _, err := m.StartCluster(ctx, id); err != nil {
+			m.cfg.Log.Warn("failed to restart cluster", "cluster", mc.ID, "err", err)
+		}
 	}
 	return nil
 }
@@ -228,7 +265,7 @@ func (m *Manager) Operation(ctx context.Context, id string) (*api.Operation, err
 
 func (m *Manager) run(ctx context.Context, op store.Operation) error {
 	switch op.Kind {
-	case kindClusterCreate, kindClusterScale, kindClusterDelete:
+	case kindClusterCreate, kindClusterScale, kindClusterDelete, kindClusterStart:
 		return m.runCluster(ctx, op)
 	case kindComputeCreate, kindComputeScale, kindComputeDelete:
 		return m.runCompute(ctx, op)
@@ -238,7 +275,7 @@ func (m *Manager) run(ctx context.Context, op store.Operation) error {
 
 func (m *Manager) failed(ctx context.Context, op store.Operation, err error) {
 	switch op.Kind {
-	case kindClusterCreate, kindClusterScale, kindClusterDelete:
+	case kindClusterCreate, kindClusterScale, kindClusterDelete, kindClusterStart:
 		m.clusterFailed(ctx, op, err)
 	case kindComputeCreate, kindComputeScale, kindComputeDelete:
 		m.computeFailed(ctx, op, err)

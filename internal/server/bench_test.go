@@ -121,3 +121,37 @@ func BenchmarkIdleServerRSS(b *testing.B) {
 		p.kill()
 	}
 }
+
+// BenchmarkLocalComputeCreateVsBare times a DevTest compute on location
+// local, from the PUT to Succeeded, against the same components started
+// bare by hand in the same run (clustertest.BareRun), and reports the
+// ratio to the bare node-Ready time.
+//
+//	go test -run '^$' -bench LocalComputeCreateVsBare -benchtime 1x ./internal/server/
+func BenchmarkLocalComputeCreateVsBare(b *testing.B) {
+	clustertest.RequireLocal(b, env)
+	s := newTestServer(b)
+	ws := s.workspace("createbench")
+	local, _ := env.Registry.Get("local")
+	var create, bare float64
+	for i := range b.N {
+		// Bare first: its throwaway cluster also warms the image cache.
+		bare += clustertest.BareRun(b, local, "barebench").Node
+		path := ws + "/computes/dev" + strconv.Itoa(i)
+		start := time.Now()
+		code, h, body := s.call("PUT", path+av, aks("DevTest", "local", 0, ""))
+		if code != 201 {
+			b.Fatalf("create: %d %s", code, body)
+		}
+		if op := s.wait(h); op.Status != "Succeeded" {
+			b.Fatalf("create: %+v", op)
+		}
+		create += time.Since(start).Seconds()
+		_, h, _ = s.call("DELETE", path+av+"&underlyingResourceAction=Delete", nil)
+		s.wait(h)
+	}
+	n := float64(b.N)
+	b.ReportMetric(create/n, "create-s")
+	b.ReportMetric(bare/n, "bare-node-s")
+	b.ReportMetric(create/bare, "ratio")
+}

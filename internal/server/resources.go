@@ -174,6 +174,12 @@ func (s *Server) managedClusters(w http.ResponseWriter, r *http.Request, rt rout
 			name = "clusterAdmin"
 		}
 		writeJSON(w, http.StatusOK, api.CredentialResults{Kubeconfigs: []api.CredentialResult{{Name: name, Value: kc}}})
+	case rt.action != "" && r.Method == http.MethodPost && strings.EqualFold(rt.action, "start"):
+		op, err := s.mgr.StartCluster(ctx, id)
+		if err != nil {
+			return err
+		}
+		s.accepted(w, r, http.StatusAccepted, op, nil)
 	case rt.action != "":
 		return methodNotAllowed(r)
 	case r.Method == http.MethodGet:
