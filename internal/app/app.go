@@ -72,6 +72,7 @@ Start with 'kubeml up': it creates a real local cluster on this machine.`,
 	root.AddCommand(
 		newUp(s, g), newDown(s, g), newKube(s), newVersion(s), newServer(s, g),
 		newProbeServer(s),
+		newAKS(s, g), newML(s, g),
 	)
 	return root
 }

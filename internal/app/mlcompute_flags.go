@@ -1,0 +1,145 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/client"
+)
+
+// targetFlags are the settings `computetarget create aks` and `attach
+// aks` share: purpose, load balancer, TLS, description, --no-wait.
+type targetFlags struct {
+	purpose, lbType, lbSubnet, description string
+	sslCname, sslCertFile, sslKeyFile      string
+	sslLeaf                                string
+	sslOverwrite, noWait                   bool
+}
+
+func (t *targetFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&t.purpose, "cluster-purpose", "", "FastProd (default; >= 3 nodes and 12 vCPUs), DenseProd or DevTest")
+	f.StringVar(&t.lbType, "load-balancer-type", "", "PublicIp (default) or InternalLoadBalancer")
+	f.StringVar(&t.lbSubnet, "load-balancer-subnet", "", "subnet of an InternalLoadBalancer (default aks-subnet)")
+	f.StringVar(&t.sslCname, "ssl-cname", "", "CNAME of the scoring endpoint's TLS certificate (with --ssl-cert-file and --ssl-key-file)")
+	f.StringVar(&t.sslCertFile, "ssl-cert-file", "", "PEM file of the TLS certificate")
+	f.StringVar(&t.sslKeyFile, "ssl-key-file", "", "PEM file of the TLS certificate's key")
+	f.StringVar(&t.sslLeaf, "ssl-leaf-domain-label", "", "leaf domain label of a certificate the server makes (TLS Auto)")
+	f.BoolVar(&t.sslOverwrite, "ssl-overwrite-domain", false, "overwrite an existing domain with the same leaf domain label")
+	f.StringVar(&t.description, "description", "", "description of the compute target")
+	f.BoolVar(&t.noWait, "no-wait", false, "do not wait for the operation to finish")
+}
+
+// ssl is the TLS configuration of the flags: nil when none is given,
+// Enabled with cname, cert and key, Auto with a leaf domain label. The
+// server checks the combination and reports every problem.
+func (t *targetFlags) ssl() (*api.SSLConfiguration, error) {
+	if t.sslCname == "" && t.sslCertFile == "" && t.sslKeyFile == "" && t.sslLeaf == "" {
+		return nil, nil
+	}
+	s := &api.SSLConfiguration{Status: api.SSLEnabled, Cname: t.sslCname, LeafDomainLabel: t.sslLeaf, OverwriteExistingDomain: t.sslOverwrite}
+	if t.sslLeaf != "" {
+		s.Status = api.SSLAuto
+	}
+	var errs []error
+	read := func(path, flag string) string {
+		if path == "" {
+			return ""
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", flag, err))
+		}
+		return string(b)
+	}
+	s.Cert, s.Key = read(t.sslCertFile, "--ssl-cert-file"), read(t.sslKeyFile, "--ssl-key-file")
+	return s, errors.Join(errs...)
+}
+
+// createFlags are `computetarget create aks`'s own flags.
+type createFlags struct {
+	targetFlags
+	agentCount                                          int
+	vmSize, location                                    string
+	vnet, vnetGroup, subnet, serviceCidr, dnsIP, bridge string
+}
+
+func (c *createFlags) add(cmd *cobra.Command) {
+	c.targetFlags.add(cmd)
+	f := cmd.Flags()
+	f.IntVar(&c.agentCount, "agent-count", 0, "number of nodes (default 3, DevTest 1)")
+	f.StringVar(&c.vmSize, "vm-size", "", "VM size of the nodes (default Standard_D3_v2, or the provider's only size)")
+	f.StringVarP(&c.location, "location", "l", "", "location (default: the server's first)")
+	f.StringVar(&c.vnet, "vnet-name", "", "virtual network of the cluster's subnet")
+	f.StringVar(&c.vnetGroup, "vnet-resourcegroup-name", "", "resource group of --vnet-name")
+	f.StringVar(&c.subnet, "subnet-name", "", "subnet of --vnet-name for the cluster")
+	f.StringVar(&c.serviceCidr, "service-cidr", "", "CIDR of the cluster's service IPs")
+	f.StringVar(&c.dnsIP, "dns-service-ip", "", "cluster DNS service IP, inside --service-cidr")
+	f.StringVar(&c.bridge, "docker-bridge-cidr", "", "CIDR of the container bridge")
+}
+
+// networking is the cluster network of the flags (nil when none is given);
+// the subnet id is built in subscription sub.
+func (c *createFlags) networking(sub string) (*api.AKSNetworkingConfig, error) {
+	vnet := []string{c.vnet, c.vnetGroup, c.subnet}
+	if strings.Join(vnet, "") == "" && c.serviceCidr == "" && c.dnsIP == "" && c.bridge == "" {
+		return nil, nil
+	}
+	n := &api.AKSNetworkingConfig{ServiceCidr: c.serviceCidr, DNSServiceIP: c.dnsIP, DockerBridgeCidr: c.bridge}
+	switch {
+	case c.vnet != "" && c.vnetGroup != "" && c.subnet != "":
+		n.SubnetID = fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/virtualNetworks/%s/subnets/%s", sub, c.vnetGroup, c.vnet, c.subnet)
+	case strings.Join(vnet, "") != "":
+		return nil, errors.New("--vnet-name, --vnet-resourcegroup-name and --subnet-name go together")
+	}
+	return n, nil
+}
+
+// provisioning is the ProvisioningConfiguration of the flags.
+func (c *createFlags) provisioning(sub string) (client.ProvisioningConfiguration, error) {
+	ssl, errSSL := c.ssl()
+	net, errNet := c.networking(sub)
+	return client.ProvisioningConfiguration{
+		AgentCount: c.agentCount, VMSize: c.vmSize, ClusterPurpose: c.purpose, Location: c.location,
+		LoadBalancerType: c.lbType, LoadBalancerSubnet: c.lbSubnet, SSL: ssl, Networking: net, Description: c.description,
+	}, errors.Join(errSSL, errNet)
+}
+
+// attachFlags are `computetarget attach aks`'s own flags.
+type attachFlags struct {
+	targetFlags
+	resourceID, clusterName, clusterGroup string
+}
+
+func (a *attachFlags) add(cmd *cobra.Command) {
+	a.targetFlags.add(cmd)
+	f := cmd.Flags()
+	f.StringVarP(&a.resourceID, "compute-resource-id", "i", "", "resource id of the managed cluster to attach")
+	f.StringVar(&a.clusterName, "cluster-name", "", "name of the managed cluster to attach (instead of -i)")
+	f.StringVar(&a.clusterGroup, "cluster-resource-group", "", "resource group of --cluster-name (default: the workspace's)")
+}
+
+// attachment is the AttachConfiguration of the flags; rg is the
+// workspace's resource group.
+func (a *attachFlags) attachment(rg string) (client.AttachConfiguration, error) {
+	ssl, err := a.ssl()
+	cfg := client.AttachConfiguration{ResourceID: a.resourceID, ClusterName: a.clusterName, ClusterPurpose: a.purpose,
+		LoadBalancerType: a.lbType, LoadBalancerSubnet: a.lbSubnet, SSL: ssl, Description: a.description}
+	if a.clusterName != "" {
+		cfg.ResourceGroup = a.clusterGroup
+		if cfg.ResourceGroup == "" {
+			cfg.ResourceGroup = rg
+		}
+	}
+	if err == nil {
+		if err = cfg.Validate(); err != nil {
+			err = fmt.Errorf("%w: pass -i/--compute-resource-id, or --cluster-name (and --cluster-resource-group)", err)
+		}
+	}
+	return cfg, err
+}
