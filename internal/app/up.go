@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,25 +12,34 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/client"
 	"github.com/kubeml/kubeml/internal/kube"
-	"github.com/kubeml/kubeml/internal/provider"
+	"github.com/kubeml/kubeml/internal/proc"
 	"github.com/kubeml/kubeml/internal/provider/local"
 )
 
-// DefaultClusterName names the cluster `kubeml up` makes.
-const DefaultClusterName = "kubeml"
+// What `kubeml up` makes, unless client.json names others.
+const (
+	DefaultResourceGroup = "kubeml"
+	DefaultWorkspace     = "default"
+	DefaultCompute       = "local-dev"
+)
 
 func newUp(s Streams, g *globals) *cobra.Command {
-	var name, output string
+	var output string
 	cmd := &cobra.Command{
 		Use:   "up",
-		Short: "Create (or resume) a real Kubernetes cluster on this machine",
-		Long: `up builds the Kubernetes binaries if they are missing (about 15 minutes the
-first time), then creates a local cluster: a control plane and one real node
-(containerd, runc, kubelet) on this host. If the cluster exists, up restarts
-whatever of it is not running, so it is also how to bring a cluster back
-after a reboot. It needs root.`,
-		Example: "  sudo kubeml up\n  kubectl --kubeconfig ~/.kubeml/kubeml.kubeconfig get nodes",
+		Short: "Start kubeml on this machine: the server and a local DevTest compute",
+		Long: `up is the whole local workflow in one command. It builds the Kubernetes
+binaries if they are missing (about 15 minutes the first time), starts the
+workspace server in the background (unless it runs), creates the workspace
+"default" in resource group "kubeml" and, on location local, the DevTest
+compute "local-dev": a real Kubernetes cluster on this host. If they exist,
+up reuses them and starts whatever of the cluster does not run, so it is
+also how to bring everything back after a reboot. It writes the cluster's
+kubeconfig and prints what to run next. It needs root.`,
+		Example: "  sudo kubeml up\n  kubectl --kubeconfig ~/.kubeml/local-dev.kubeconfig get nodes",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "text" && output != "json" {
@@ -42,48 +52,53 @@ after a reboot. It needs root.`,
 			if _, err := kube.Build(ctx, s.Err); err != nil {
 				return err
 			}
-			p, err := g.registry().Get(local.Name)
+			c, err := ensureServer(ctx, s.Err, g.dataDir)
 			if err != nil {
 				return err
 			}
-			progress := stepPrinter(s, time.Now())
-			c, err := p.Get(ctx, name)
-			switch {
-			case errors.Is(err, provider.ErrNotFound):
-				fmt.Fprintf(s.Err, "Creating local cluster %q\n", name)
-				c, err = p.Create(ctx, provider.Spec{Name: name, AgentCount: 1}, progress)
-			case err == nil:
-				fmt.Fprintf(s.Err, "Resuming local cluster %q (%s)\n", name, c.State)
-				c, err = p.(provider.Resumer).Resume(ctx, name, progress)
-			}
+			d, err := ensureDefaults(g.dataDir)
 			if err != nil {
 				return err
 			}
-			kc, err := p.Kubeconfig(ctx, name)
+			target, err := ensureLocalCompute(ctx, s, c, d)
 			if err != nil {
 				return err
 			}
-			path := filepath.Join(g.dataDir, name+".kubeconfig")
-			if err := os.WriteFile(path, kc, 0o600); err != nil {
+			keys, err := c.ListComputeKeys(ctx, target.ID)
+			if err != nil {
+				return err
+			}
+			path := filepath.Join(g.dataDir, DefaultCompute+".kubeconfig")
+			if err := os.WriteFile(path, []byte(keys.AdminKubeConfig), 0o600); err != nil {
 				return fmt.Errorf("failed to write %s: %w", path, err)
 			}
 			if output == "json" {
-				return printJSON(s.Out, upResult{Cluster: c, Kubeconfig: path})
+				return printJSON(s.Out, upResult{Compute: target.Compute, Kubeconfig: path, Server: c.Server()})
 			}
-			fmt.Fprintf(s.Out, "Cluster %q is %s: Kubernetes %s, API server %s, image %s\n\nReach it with:\n  export KUBECONFIG=%s\n  kubectl get nodes\n\nRemove it with:\n  kubeml down\n",
-				name, c.State, c.KubernetesVersion, c.Server, c.KubemlImage, path)
+			fmt.Fprintf(s.Out, `kubeml is up: server %s, compute %q is %s (cluster %s).
+
+Reach the cluster:
+  export KUBECONFIG=%s
+  kubectl get nodes
+
+Look at the compute:
+  kubeml ml computetarget show -n %s -o table
+
+Stop and remove everything up made:
+  kubeml down
+`, c.Server(), DefaultCompute, target.Compute.Properties.ProvisioningState, target.Compute.Properties.ResourceID, path, DefaultCompute)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&name, "name", DefaultClusterName, "name of the local cluster")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }
 
 // upResult is what `up -o json` prints.
 type upResult struct {
-	*provider.Cluster
-	Kubeconfig string `json:"kubeconfig"`
+	Compute    *api.Compute `json:"compute"`
+	Kubeconfig string       `json:"kubeconfig"`
+	Server     string       `json:"server"`
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -92,35 +107,168 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// serverPidFile records the background server that up starts.
+func serverPidFile(dataDir string) string { return filepath.Join(dataDir, "run", "server.pid") }
+
+// ensureServer starts `kubeml server` in the background unless it runs,
+// and returns a client once it is ready.
+func ensureServer(ctx context.Context, progress io.Writer, dataDir string) (*client.Client, error) {
+	pidFile := serverPidFile(dataDir)
+	if _, ok := proc.Running(pidFile); !ok {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(pidFile), 0o700); err != nil {
+			return nil, err
+		}
+		log := filepath.Join(dataDir, "logs", "server.log")
+		fmt.Fprintf(progress, "Starting the kubeml server (log: %s)\n", log)
+		if _, err := proc.Start(proc.Spec{Name: "kubeml server", Path: exe, Args: []string{"--data-dir", dataDir, "server"},
+			LogFile: log, PidFile: pidFile}); err != nil {
+			return nil, err
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		cfg, err := client.LoadConfig(client.Config{}, os.Getenv, dataDir)
+		if err == nil {
+			c, err := client.New(cfg)
+			if err == nil {
+				if _, err = c.Do(ctx, "GET", "/readyz", nil, nil, nil); err == nil {
+					return c, nil
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the kubeml server did not become ready: %w\n%s", err, proc.Tail(filepath.Join(dataDir, "logs", "server.log"), 15))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// ensureDefaults writes the resource names up uses into client.json, so
+// that later commands need no -g or -w; names already there are kept.
+func ensureDefaults(dataDir string) (cliDefaults, error) {
+	path := filepath.Join(dataDir, client.ConfigFile)
+	all := map[string]any{}
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &all); err != nil {
+			return cliDefaults{}, fmt.Errorf("%s: %w", path, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return cliDefaults{}, err
+	}
+	for k, v := range map[string]string{"subscription": DefaultSubscription, "resourceGroup": DefaultResourceGroup,
+		"workspace": DefaultWorkspace, "location": local.Name} {
+		if s, _ := all[k].(string); s == "" {
+			all[k] = v
+		}
+	}
+	b, _ := json.MarshalIndent(all, "", "  ")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return cliDefaults{}, err
+	}
+	return loadCLIDefaults(dataDir)
+}
+
+// ensureLocalCompute makes (or reuses, or restarts) the workspace and its
+// local DevTest compute, showing progress as the Python SDK does.
+func ensureLocalCompute(ctx context.Context, s Streams, c *client.Client, d cliDefaults) (*client.ComputeTarget, error) {
+	if _, err := c.GetWorkspace(ctx, d.Subscription, d.ResourceGroup, d.Workspace); client.IsNotFound(err) {
+		if _, err := c.CreateOrUpdateWorkspace(ctx, d.Subscription, d.ResourceGroup, d.Workspace, api.Workspace{Location: local.Name}); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	ws := api.WorkspaceID(d.Subscription, d.ResourceGroup, d.Workspace)
+	target, err := c.GetComputeTarget(ctx, ws, DefaultCompute)
+	if client.IsNotFound(err) {
+		fmt.Fprintf(s.Err, "Creating compute %q on location local\n", DefaultCompute)
+		target, err = c.CreateComputeTarget(ctx, ws, DefaultCompute, client.ProvisioningConfiguration{ClusterPurpose: api.PurposeDevTest, Location: local.Name})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := target.WaitForCompletion(ctx, s.Err); err != nil {
+		return nil, fmt.Errorf("%w\n(remove it with: kubeml ml computetarget delete -n %s --yes)", err, DefaultCompute)
+	}
+	return target, startIfStopped(ctx, s, c, target)
+}
+
+// startIfStopped starts the compute's cluster when a reboot or crash
+// stopped some of it.
+func startIfStopped(ctx context.Context, s Streams, c *client.Client, target *client.ComputeTarget) error {
+	id, err := api.ParseResourceID(target.Compute.Properties.ResourceID)
+	if err != nil {
+		return err
+	}
+	mc, err := c.GetManagedCluster(ctx, id)
+	if err != nil {
+		return err
+	}
+	if mc.Properties.PowerState != nil && mc.Properties.PowerState.Code == "Running" {
+		return nil
+	}
+	fmt.Fprintf(s.Err, "Starting cluster %s\n", id.Name)
+	p, err := c.BeginStartManagedCluster(ctx, id)
+	if err != nil {
+		return err
+	}
+	_, err = p.PollUntilDone(ctx, nil)
+	return err
+}
+
 func newDown(s Streams, g *globals) *cobra.Command {
-	var name string
+	var yes bool
 	cmd := &cobra.Command{
 		Use:   "down",
-		Short: "Delete the local cluster made by up, and everything it made on this host",
+		Short: "Delete the local compute made by up, with its cluster, and stop the server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
 			if os.Geteuid() != 0 {
-				return fmt.Errorf("kubeml down needs root, as up did (try sudo)")
+				return errors.New("kubeml down needs root, as up did (try sudo)")
 			}
-			p, err := g.registry().Get(local.Name)
+			if err := confirm(s, yes); err != nil {
+				return err
+			}
+			c, err := ensureServer(ctx, s.Err, g.dataDir)
 			if err != nil {
 				return err
 			}
-			if err := p.Delete(cmd.Context(), name, stepPrinter(s, time.Now())); err != nil {
+			d, err := loadCLIDefaults(g.dataDir)
+			if err != nil {
 				return err
 			}
-			os.Remove(filepath.Join(g.dataDir, name+".kubeconfig"))
-			fmt.Fprintf(s.Out, "Deleted local cluster %q\n", name)
+			if d.Subscription == "" {
+				d.Subscription, d.ResourceGroup, d.Workspace = DefaultSubscription, DefaultResourceGroup, DefaultWorkspace
+			}
+			ws := api.WorkspaceID(d.Subscription, d.ResourceGroup, d.Workspace)
+			target, err := c.GetComputeTarget(ctx, ws, DefaultCompute)
+			switch {
+			case client.IsNotFound(err):
+				fmt.Fprintf(s.Err, "No compute %q\n", DefaultCompute)
+			case err != nil:
+				return err
+			default:
+				fmt.Fprintf(s.Err, "Deleting compute %q and its cluster\n", DefaultCompute)
+				if err := target.Delete(ctx); err != nil {
+					return err
+				}
+			}
+			if err := proc.Stop(serverPidFile(g.dataDir), 15*time.Second); err != nil {
+				return err
+			}
+			fmt.Fprintln(s.Out, "kubeml is down: compute deleted, server stopped")
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&name, "name", DefaultClusterName, "name of the local cluster")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
-}
-
-// stepPrinter prints each step of a long operation with the time spent.
-func stepPrinter(s Streams, start time.Time) provider.Progress {
-	return func(step string) {
-		fmt.Fprintf(s.Err, "  [%5.1fs] %s\n", time.Since(start).Seconds(), step)
-	}
 }

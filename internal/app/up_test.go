@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net"
@@ -20,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubeml/kubeml/internal/clustertest"
+	"github.com/kubeml/kubeml/internal/image"
 	"github.com/kubeml/kubeml/internal/proc"
 )
 
@@ -29,51 +29,59 @@ func TestMain(m *testing.M) {
 	os.Exit(clustertest.Run(m, clustertest.Options{Provider: "none"}, &env))
 }
 
-// A user runs `kubeml up`; kubeml is killed in the middle of it; the next
-// `kubeml up` finishes the cluster, which works; the control plane dies
-// (as in a crash) and `kubeml up` restarts it; `kubeml down` removes all.
+// A user runs `kubeml up`; the server it starts is killed in the middle of
+// creating the cluster; the next `kubeml up` finishes it, and the cluster
+// runs pods; the control plane dies (as in a crash) and `kubeml up`
+// restarts it; `kubeml down` removes everything from the host.
 func TestUpSurvivesKillsAndDownCleansUp(t *testing.T) {
 	clustertest.RequireLocal(t, env)
 	data := filepath.Join(env.Root, "data")
 	before := clustertest.SnapshotHost()
 	t.Cleanup(func() { // in case the test stopped before its own down
-		exec.Command(env.KubemlBinary, "--data-dir", data, "down").Run()
+		exec.Command(env.KubemlBinary, "--data-dir", data, "down", "--yes").Run()
+		proc.Stop(filepath.Join(data, "run", "server.pid"), 5*time.Second)
 	})
 
-	// 1. Kill kubeml once the control plane runs and the node is starting.
+	// 1. Kill the server once the cluster's control plane is being made.
 	cmd := exec.Command(env.KubemlBinary, "--data-dir", data, "up")
-	stderr, _ := cmd.StderrPipe()
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	sc := bufio.NewScanner(stderr)
-	killed := false
-	for sc.Scan() {
-		t.Log("up: " + sc.Text())
-		if strings.Contains(sc.Text(), "starting containerd") {
-			cmd.Process.Signal(syscall.SIGKILL)
-			killed = true
-			break
-		}
+	clusters := filepath.Join(data, "clusters", "local")
+	waitFor(t, 2*time.Minute, func() bool {
+		m, _ := filepath.Glob(filepath.Join(clusters, "*", "run", "kube-apiserver.pid"))
+		return len(m) > 0
+	})
+	pid, ok := proc.Running(filepath.Join(data, "run", "server.pid"))
+	if !ok {
+		t.Fatal("no server running")
 	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	cmd.Process.Kill()
 	cmd.Wait()
-	if !killed {
-		t.Fatal("kubeml up ended before it could be killed mid-create")
-	}
 
-	// 2. up again resumes it.
+	// 2. up again: the server restarts and finishes the create.
 	out := kubeml(t, data, "up")
-	if !strings.Contains(out, `Cluster "kubeml" is Running`) {
+	if !strings.Contains(out, `compute "local-dev" is Succeeded`) {
 		t.Fatalf("second up: %s", out)
 	}
-	cs := client(t, filepath.Join(data, "kubeml.kubeconfig"))
-	ip := runProbe(t, cs, imageFrom(out))
+	cs := client(t, filepath.Join(data, "local-dev.kubeconfig"))
+	tag, err := image.ContentTag(env.KubemlBinary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := runProbe(t, cs, "kubeml.local/kubeml:"+tag)
 	if body := get(t, ip); !strings.HasPrefix(body, "kubeml ") {
 		t.Fatalf("pod answered %q", body)
 	}
 
 	// 3. The API server and etcd die; up restarts them; the pod still answers.
-	dir := filepath.Join(data, "clusters", "local", "kubeml")
+	dirs, _ := filepath.Glob(filepath.Join(clusters, "*", "cluster.json"))
+	if len(dirs) != 1 {
+		t.Fatalf("clusters: %v", dirs)
+	}
+	dir := filepath.Dir(dirs[0])
 	for _, n := range []string{"kube-apiserver", "etcd"} {
 		pid, ok := proc.Running(filepath.Join(dir, "run", n+".pid"))
 		if !ok {
@@ -82,7 +90,7 @@ func TestUpSurvivesKillsAndDownCleansUp(t *testing.T) {
 		syscall.Kill(pid, syscall.SIGKILL)
 		proc.WaitExit(pid, 10*time.Second)
 	}
-	if out := kubeml(t, data, "up"); !strings.Contains(out, "Running") {
+	if out := kubeml(t, data, "up"); !strings.Contains(out, "kubeml is up") {
 		t.Fatalf("third up: %s", out)
 	}
 	if _, err := cs.CoreV1().Pods("default").Get(context.Background(), "probe", metav1.GetOptions{}); err != nil {
@@ -93,11 +101,22 @@ func TestUpSurvivesKillsAndDownCleansUp(t *testing.T) {
 	}
 
 	// 4. down removes everything.
-	if out := kubeml(t, data, "down"); !strings.Contains(out, "Deleted") {
+	if out := kubeml(t, data, "down", "--yes"); !strings.Contains(out, "kubeml is down") {
 		t.Fatalf("down: %s", out)
 	}
 	if diff := clustertest.SnapshotHost().Diff(before); diff != "" {
 		t.Errorf("left behind after down:\n%s", diff)
+	}
+}
+
+func waitFor(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -109,14 +128,6 @@ func kubeml(t *testing.T, data string, args ...string) string {
 		t.Fatalf("kubeml %s: %v", strings.Join(args, " "), err)
 	}
 	return string(out)
-}
-
-func imageFrom(upOutput string) string {
-	i := strings.Index(upOutput, "image ")
-	if i < 0 {
-		return ""
-	}
-	return strings.Fields(upOutput[i+len("image "):])[0]
 }
 
 func client(t *testing.T, kubeconfig string) kubernetes.Interface {

@@ -41,8 +41,8 @@ var clusterNameRE = regexp.MustCompile(`^[a-zA-Z0-9]([-_a-zA-Z0-9]{0,61}[a-zA-Z0
 // DNS label, stable, and distinct for the same name in two resource groups.
 func ProviderName(id api.ResourceID) string {
 	n := strings.ToLower(strings.ReplaceAll(id.Name, "_", "-"))
-	if len(n) > 40 {
-		n = n[:40]
+	if len(n) > 24 {
+		n = n[:24]
 	}
 	sum := sha256.Sum256([]byte(id.Key()))
 	return strings.Trim(n, "-") + "-" + hex.EncodeToString(sum[:])[:6]

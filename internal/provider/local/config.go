@@ -124,7 +124,7 @@ func writeNodeConfigs(ps paths, pl plan, f pki.Files, server string) error {
 		"KubeletPort": pl.KubeletPort, "HealthzPort": pl.HealthzPort,
 		"CA": f.CACert, "Cert": f.KubeletCert, "Key": f.KubeletKey,
 	}
-	for _, d := range []string{ps.cniConf(), ps.cniData(), ps.kubeletRoot(), ps.podLogs(), ps.runcRoot()} {
+	for _, d := range []string{ps.cniConf(), ps.cniData(), ps.kubeletRoot(), ps.podLogs(), ps.runcRoot(), ps.run} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return err
 		}

@@ -148,9 +148,6 @@ const procContainerd = "containerd"
 // claims it in a file that outlives reboots (a stopped cluster keeps its
 // index). The bridge itself is made by Prepare.
 func (n *nodes) Plan(rec *hostcluster.Record, dir string) error {
-	if sock := (paths{dir}).sock(); len(sock)+len(".ttrpc") > maxSocketPath {
-		return fmt.Errorf("%w: state dir %s is too long for containerd's socket (%d bytes at most): choose a shorter --data-dir (KUBEML_DATA_DIR) or cluster name", provider.ErrInvalid, dir, maxSocketPath-len("/containerd.sock.ttrpc"))
-	}
 	ifs, err := net.Interfaces()
 	if err != nil {
 		return err
@@ -178,9 +175,6 @@ func (n *nodes) Plan(rec *hostcluster.Record, dir string) error {
 	}
 	return errors.New("no free bridge index kml1..kml254 on this host")
 }
-
-// maxSocketPath is the longest unix socket path Linux accepts.
-const maxSocketPath = 107
 
 // claimDir holds one file per bridge index in use, naming the state dir
 // of the cluster holding it.

@@ -18,17 +18,24 @@ import (
 	"github.com/kubeml/kubeml/internal/provider"
 )
 
-// paths of one node's files, all under the cluster's state dir.
-type paths struct{ dir string }
+// paths of one node's files: under the cluster's state dir, except the
+// unix sockets and the kubelet's root (which holds sockets too), which
+// live under short host paths named after the bridge, since a socket path
+// may not exceed 107 bytes whatever the data dir.
+type paths struct{ dir, run, kubelet string }
 
-func (p paths) sock() string             { return filepath.Join(p.dir, "containerd.sock") }
+func newPaths(dir string, pl plan) paths {
+	return paths{dir: dir, run: filepath.Join("/run/kubeml", pl.bridge()), kubelet: filepath.Join("/var/lib/kubeml/kubelet", pl.bridge())}
+}
+
+func (p paths) sock() string             { return filepath.Join(p.run, "containerd.sock") }
 func (p paths) containerdConfig() string { return filepath.Join(p.dir, "containerd.toml") }
 func (p paths) containerdRoot() string   { return filepath.Join(p.dir, "containerd", "root") }
 func (p paths) containerdState() string  { return filepath.Join(p.dir, "containerd", "state") }
 func (p paths) runcRoot() string         { return filepath.Join(p.dir, "runc") }
 func (p paths) cniConf() string          { return filepath.Join(p.dir, "cni", "net.d") }
 func (p paths) cniData() string          { return filepath.Join(p.dir, "cni", "ipam") }
-func (p paths) kubeletRoot() string      { return filepath.Join(p.dir, "kubelet") }
+func (p paths) kubeletRoot() string      { return p.kubelet }
 func (p paths) kubeletConfig() string    { return filepath.Join(p.dir, "kubelet.yaml") }
 func (p paths) kubeletKubeconfig() string {
 	return filepath.Join(p.dir, "kubelet.kubeconfig")
@@ -42,7 +49,7 @@ func (n *nodes) Prepare(ctx context.Context, cp *hostcluster.ControlPlane, progr
 	if err != nil {
 		return err
 	}
-	ps := paths{cp.Dir}
+	ps := newPaths(cp.Dir, pl)
 	if err := ensureBridge(pl); err != nil {
 		return err
 	}

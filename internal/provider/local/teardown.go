@@ -27,8 +27,8 @@ import (
 // sandboxes (their network namespaces and veths), containers, shims,
 // mounts, cgroups and the bridge. It works on half-made clusters too.
 func (n *nodes) Teardown(ctx context.Context, cp *hostcluster.ControlPlane, progress provider.Progress) error {
-	ps := paths{cp.Dir}
 	pl, planErr := readPlan(cp.Rec)
+	ps := newPaths(cp.Dir, pl)
 	var errs []error
 	errs = append(errs, proc.Stop(cp.PidFile(kube.Kubelet), 10*time.Second))
 	if _, err := os.Stat(ps.containerdConfig()); err == nil {
@@ -43,14 +43,21 @@ func (n *nodes) Teardown(ctx context.Context, cp *hostcluster.ControlPlane, prog
 		}
 	}
 	errs = append(errs, proc.Stop(cp.PidFile(procContainerd), 10*time.Second))
-	// Shims, and orphans whose starter died before recording them.
+	// Orphans whose starter died before recording them, and shims (which
+	// name the socket, not the state dir).
 	cp.KillStragglers(kube.Kubelet, procContainerd, "containerd-shim-runc-v2")
+	if planErr == nil {
+		for _, pid := range proc.Matching(ps.run + "/") {
+			proc.KillGroup(pid, 5*time.Second)
+		}
+	}
 	if planErr == nil {
 		errs = append(errs, killCgroup(pl.cgroupRoot()))
 	}
 	errs = append(errs, unmountUnder(cp.Dir))
 	if planErr == nil {
-		errs = append(errs, removeCgroups(pl.cgroupRoot()), deleteBridge(pl), release(pl.Index, cp.Dir))
+		errs = append(errs, unmountUnder(ps.kubelet), os.RemoveAll(ps.kubelet), os.RemoveAll(ps.run),
+			removeCgroups(pl.cgroupRoot()), deleteBridge(pl), release(pl.Index, cp.Dir))
 	}
 	errs = append(errs, cleanHost())
 	return errors.Join(errs...)
