@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/client"
+	"github.com/kubeml/kubeml/internal/image"
 	"github.com/kubeml/kubeml/internal/kube"
 	"github.com/kubeml/kubeml/internal/proc"
 	"github.com/kubeml/kubeml/internal/provider/local"
@@ -115,7 +116,7 @@ func serverPidFile(dataDir string) string { return filepath.Join(dataDir, "run",
 func ensureServer(ctx context.Context, progress io.Writer, dataDir string) (*client.Client, error) {
 	pidFile := serverPidFile(dataDir)
 	if _, ok := proc.Running(pidFile); !ok {
-		exe, err := os.Executable()
+		exe, err := installSelf(dataDir)
 		if err != nil {
 			return nil, err
 		}
@@ -149,6 +150,42 @@ func ensureServer(ctx context.Context, progress io.Writer, dataDir string) (*cli
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// installSelf copies the running kubeml to <dataDir>/bin/kubeml, unless
+// the same binary is there, and returns that path. The background server
+// runs from it (and puts it into cluster images), so it outlives a
+// `go run` whose temporary binary is deleted when up exits.
+func installSelf(dataDir string) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	dst := filepath.Join(dataDir, "bin", "kubeml")
+	if same, _ := sameFile(exe, dst); same {
+		return dst, nil
+	}
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		return "", fmt.Errorf("failed to read %s: %w", exe, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", err
+	}
+	tmp := dst + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o755); err != nil {
+		return "", err
+	}
+	return dst, os.Rename(tmp, dst)
+}
+
+func sameFile(a, b string) (bool, error) {
+	ta, err := image.ContentTag(a)
+	if err != nil {
+		return false, err
+	}
+	tb, err := image.ContentTag(b)
+	return err == nil && ta == tb, err
 }
 
 // ensureDefaults writes the resource names up uses into client.json, so
