@@ -145,14 +145,12 @@ func finishDelete(ctx context.Context, s Streams, p *client.Poller[struct{}], no
 	return err
 }
 
-// confirm asks before a destructive operation unless yes. Without a
-// terminal to ask on it refuses.
+// confirm asks before a destructive operation on a terminal, unless yes.
+// Without a terminal there is nobody to ask: the command line is the
+// intent (so the documented commands work as written in scripts).
 func confirm(s Streams, yes bool) error {
-	if yes {
+	if yes || !isTerminal(s.In) {
 		return nil
-	}
-	if !isTerminal(s.In) {
-		return errors.New("this operation needs confirmation, and stdin is not a terminal: pass --yes (-y) to confirm")
 	}
 	fmt.Fprint(s.Err, "Are you sure you want to perform this operation? (y/n): ")
 	line, _ := bufio.NewReader(s.In).ReadString('\n')

@@ -51,6 +51,10 @@ var CreateChecks = Chain{
 	checkVCPUs, checkNodeCount, checkNetworking, checkSSL, checkLoadBalancer,
 }
 
+// AttachChecks is the chain for attaching an existing cluster: the
+// compute's own rules (the cluster's are checked against the cluster).
+var AttachChecks = Chain{checkName, checkReservedName, checkNameUnique}
+
 // UpdateChecks is the chain for an update (scale) of an existing compute.
 var UpdateChecks = Chain{
 	checkUpdateOnlyScales, checkVMSizeUnchanged, checkAgentCount,

@@ -254,7 +254,8 @@ func sameSSL(a, b *api.SSLConfiguration) bool {
 	}
 	return orDefault(a.Status, api.SSLDisabled) == orDefault(b.Status, api.SSLDisabled) &&
 		a.Cname == b.Cname && a.LeafDomainLabel == b.LeafDomainLabel &&
-		(a.Cert == "" || a.Cert == b.Cert) && (a.Key == "" || a.Key == b.Key)
+		// Stored configurations keep no cert or key (they are secrets).
+		(a.Cert == "" || b.Cert == "" || a.Cert == b.Cert) && (a.Key == "" || b.Key == "" || a.Key == b.Key)
 }
 
 // sortedNames returns the sizes' names, sorted.

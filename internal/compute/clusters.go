@@ -31,8 +31,7 @@ type clusterInput struct {
 	ComputeID string        `json:"computeId,omitempty"` // set for compute operations
 	Provider  string        `json:"provider"`
 	Spec      provider.Spec `json:"spec"`
-	Count     int           `json:"count,omitempty"`  // scale
-	Action    string        `json:"action,omitempty"` // compute delete: Delete or Detach
+	Count     int           `json:"count,omitempty"` // scale
 }
 
 var clusterNameRE = regexp.MustCompile(`^[a-zA-Z0-9]([-_a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$`)
@@ -106,10 +105,10 @@ func (m *Manager) clusterSpec(id api.ResourceID, mc api.ManagedCluster) (provide
 		bad("InvalidResourceName", "name", "managed cluster name %q must be 1-63 letters, digits, '-' or '_', starting and ending with a letter or digit", id.Name)
 	}
 	p, err := m.ProviderFor(mc.Location)
-	if err != nil {
-		var ae *APIError
-		errors.As(err, &ae)
+	if ae := (*APIError)(nil); errors.As(err, &ae) {
 		bad(ae.Code, "location", "%s", ae.Message)
+	} else if err != nil {
+		bad("UnknownProvider", "location", "%v", err)
 	}
 	spec := provider.Spec{Name: ProviderName(id), KubernetesVersion: mc.Properties.KubernetesVersion, AgentCount: 1,
 		Tags: map[string]string{"kubeml.io/resource-id": id.String()}}
@@ -153,8 +152,8 @@ func splitJoined(err error) []error {
 // updateCluster handles a PUT on an existing cluster: only the node count
 // may change.
 func (m *Manager) updateCluster(ctx context.Context, id api.ResourceID, cur *api.ManagedCluster, mc api.ManagedCluster) (string, error) {
-	if s := cur.Properties.ProvisioningState; s == api.StateCreating || s == api.StateDeleting || s == api.StateUpdating {
-		return "", apiErr(http.StatusConflict, "OperationNotAllowed", "managed cluster %s is %s; wait for that to finish", id.Name, s)
+	if s := cur.Properties.ProvisioningState; busy(s) {
+		return "", errBusy("managed cluster", id.Name, s)
 	}
 	pools := mc.Properties.AgentPoolProfiles
 	if len(pools) != 1 || pools[0].Count == nil {
@@ -171,11 +170,51 @@ func (m *Manager) updateCluster(ctx context.Context, id api.ResourceID, cur *api
 	if err != nil {
 		return "", err
 	}
+	spec := provider.Spec{Name: ProviderName(id), VMSize: curPool.VMSize, AgentCount: *pools[0].Count}
+	if err := validateScale(p, spec); err != nil {
+		return "", err
+	}
 	cur.Properties.ProvisioningState = api.StateUpdating
-	in := clusterInput{ClusterID: id.String(), Provider: p.Name(), Spec: provider.Spec{Name: ProviderName(id)}, Count: *pools[0].Count}
-	return m.record(ctx, kindClusterScale, id.String(), in, func(tx store.Tx) error {
-		return putJSON(ctx, tx, id.String(), api.TypeManagedCluster, resourceGroupID(id.Subscription, id.ResourceGroup), cur)
-	})
+	in := clusterInput{ClusterID: id.String(), Provider: p.Name(), Spec: spec, Count: spec.AgentCount}
+	return m.record(ctx, kindClusterScale, id.String(), in, m.transition(ctx, id.String(), "managed cluster", cur))
+}
+
+// validateScale asks the provider whether it can have the new count, so
+// that a scale it cannot do is refused before anything is recorded.
+func validateScale(p provider.Provider, spec provider.Spec) error {
+	v, ok := p.(provider.SpecValidator)
+	if !ok {
+		return nil
+	}
+	if err := v.ValidateSpec(spec); err != nil {
+		return apiErr(http.StatusBadRequest, "InvalidAgentCount", "%s", strings.TrimPrefix(err.Error(), provider.ErrInvalid.Error()+": "))
+	}
+	return nil
+}
+
+// transition returns a transaction step that writes v (the resource in its
+// new, busy state) only if the stored resource is not busy: the check and
+// the write are one transaction, so two requests cannot both start an
+// operation on one resource.
+func (m *Manager) transition(ctx context.Context, id, kind string, v any) func(tx store.Tx) error {
+	return func(tx store.Tx) error {
+		r, err := tx.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		var cur struct {
+			Properties struct {
+				ProvisioningState string `json:"provisioningState"`
+			} `json:"properties"`
+		}
+		if err := json.Unmarshal(r.Body, &cur); err != nil {
+			return err
+		}
+		if s := cur.Properties.ProvisioningState; busy(s) {
+			return errBusy(kind, r.ID, s)
+		}
+		return putJSON(ctx, tx, id, r.Type, r.Parent, v)
+	}
 }
 
 // DeleteCluster starts deleting a managed cluster. A cluster that a
@@ -185,7 +224,7 @@ func (m *Manager) DeleteCluster(ctx context.Context, id api.ResourceID) (string,
 	if _, err := getJSON(ctx, m.cfg.Store, id.String(), &cur); err != nil {
 		return "", err
 	}
-	if users, err := m.computesUsing(ctx, id.String()); err != nil {
+	if users, err := computesUsing(ctx, m.cfg.Store, id.String()); err != nil {
 		return "", err
 	} else if len(users) > 0 {
 		return "", apiErr(http.StatusConflict, "ClusterInUse", "managed cluster %s is used by compute %s: delete or detach the compute first", id.Name, strings.Join(users, ", "))
@@ -196,9 +235,7 @@ func (m *Manager) DeleteCluster(ctx context.Context, id api.ResourceID) (string,
 	}
 	cur.Properties.ProvisioningState = api.StateDeleting
 	in := clusterInput{ClusterID: id.String(), Provider: p.Name(), Spec: provider.Spec{Name: ProviderName(id)}}
-	return m.record(ctx, kindClusterDelete, id.String(), in, func(tx store.Tx) error {
-		return putJSON(ctx, tx, id.String(), api.TypeManagedCluster, resourceGroupID(id.Subscription, id.ResourceGroup), &cur)
-	})
+	return m.record(ctx, kindClusterDelete, id.String(), in, m.transition(ctx, id.String(), "managed cluster", &cur))
 }
 
 // StartCluster starts whatever of a cluster is not running (after a
@@ -208,8 +245,8 @@ func (m *Manager) StartCluster(ctx context.Context, id api.ResourceID) (string, 
 	if _, err := getJSON(ctx, m.cfg.Store, id.String(), &cur); err != nil {
 		return "", err
 	}
-	if s := cur.Properties.ProvisioningState; s != api.StateSucceeded && s != api.StateFailed {
-		return "", apiErr(http.StatusConflict, "OperationNotAllowed", "managed cluster %s is %s; wait for that to finish", id.Name, s)
+	if s := cur.Properties.ProvisioningState; busy(s) {
+		return "", errBusy("managed cluster", id.Name, s)
 	}
 	p, err := m.ProviderFor(cur.Location)
 	if err != nil {
@@ -223,9 +260,7 @@ func (m *Manager) StartCluster(ctx context.Context, id api.ResourceID) (string, 
 	}
 	cur.Properties.ProvisioningState = api.StateUpdating
 	in := clusterInput{ClusterID: id.String(), Provider: p.Name(), Spec: provider.Spec{Name: ProviderName(id)}}
-	return m.record(ctx, kindClusterStart, id.String(), in, func(tx store.Tx) error {
-		return putJSON(ctx, tx, id.String(), api.TypeManagedCluster, resourceGroupID(id.Subscription, id.ResourceGroup), &cur)
-	})
+	return m.record(ctx, kindClusterStart, id.String(), in, m.transition(ctx, id.String(), "managed cluster", &cur))
 }
 
 // GetCluster returns a managed cluster with its live power state.
@@ -317,31 +352,37 @@ func (m *Manager) runCluster(ctx context.Context, op store.Operation) error {
 	if err != nil {
 		return err
 	}
+	var c *provider.Cluster
 	switch op.Kind {
 	case kindClusterCreate:
-		c, err := ensureCluster(ctx, p, in.Spec)
-		if err != nil {
-			return err
-		}
-		return m.clusterReady(ctx, id, c)
+		c, err = ensureCluster(ctx, p, in.Spec)
 	case kindClusterScale:
-		c, err := p.Scale(ctx, in.Spec.Name, in.Count, nil)
-		if err != nil {
-			return err
-		}
-		return m.clusterReady(ctx, id, c)
+		c, err = p.Scale(ctx, in.Spec.Name, in.Count, nil)
 	case kindClusterStart:
-		c, err := ensureCluster(ctx, p, in.Spec)
-		if err != nil {
-			return err
-		}
-		return m.clusterReady(ctx, id, c)
-	default: // delete
+		c, err = startCluster(ctx, p, in.Spec.Name)
+	default: // delete; a resumed delete finds the row gone
 		if err := p.Delete(ctx, in.Spec.Name, nil); err != nil && !errors.Is(err, provider.ErrNotFound) {
 			return err
 		}
-		return m.cfg.Store.Delete(ctx, id.String())
+		if err := m.cfg.Store.Delete(ctx, id.String()); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return nil
 	}
+	if err != nil {
+		return err
+	}
+	return m.clusterReady(ctx, id, c)
+}
+
+// startCluster restarts what of an existing cluster does not run; it
+// never creates one.
+func startCluster(ctx context.Context, p provider.Provider, name string) (*provider.Cluster, error) {
+	r, ok := p.(provider.Resumer)
+	if !ok {
+		return nil, fmt.Errorf("provider %s cannot start clusters", p.Name())
+	}
+	return r.Resume(ctx, name, nil)
 }
 
 // ensureCluster creates the provider's cluster, or finishes or adopts one
@@ -405,4 +446,19 @@ func (m *Manager) clusterFailed(ctx context.Context, op store.Operation, cause e
 		mc.Properties.ProvisioningError = &d
 		return putJSON(ctx, tx, in.ClusterID, api.TypeManagedCluster, r.Parent, &mc)
 	})
+}
+
+// setClusterState marks the cluster row of a compute operation, in the
+// operation's transaction, so nothing else starts on the cluster meanwhile.
+func setClusterState(ctx context.Context, tx store.Tx, clusterID, state string) error {
+	var mc api.ManagedCluster
+	r, err := getJSON(ctx, tx, clusterID, &mc)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	mc.Properties.ProvisioningState = state
+	return putJSON(ctx, tx, clusterID, r.Type, r.Parent, &mc)
 }

@@ -49,6 +49,15 @@ func (m *Manager) CreateOrUpdateCompute(ctx context.Context, id api.ResourceID, 
 		out, err := m.attach(ctx, id, c)
 		return out, "", true, err
 	}
+	if strings.EqualFold(c.Properties.ComputeType, api.ComputeKubernetes) {
+		return nil, "", false, apiErr(http.StatusBadRequest, "NotSupported", "computeType Kubernetes attaches an existing cluster by kubeconfig, which this server does not do yet; use computeType AKS")
+	}
+	if computeLocation(&c) == "" {
+		var ws api.Workspace
+		if _, err := getJSON(ctx, m.cfg.Store, wsID.String(), &ws); err == nil {
+			c.Properties.ComputeLocation = ws.Location
+		}
+	}
 	return m.createCompute(ctx, id, c)
 }
 
@@ -133,6 +142,8 @@ func (m *Manager) createCompute(ctx context.Context, id api.ResourceID, c api.Co
 	c.SystemData = &api.SystemData{CreatedAt: &now, LastModifiedAt: &now, CreatedBy: "kubeml", CreatedByType: "Application"}
 	c.Properties.ComputeType = api.ComputeAKS
 	c.Properties.ProvisioningState = api.StateCreating
+	c.Properties.ProvisioningErrors = nil // read-only: never taken from a request
+	props.SystemServices, props.ClusterFqdn = nil, ""
 	c.Properties.ResourceID = clusterID.String()
 	c.Properties.CreatedOn, c.Properties.ModifiedOn = &now, &now
 	c.Properties.IsAttachedCompute = false
@@ -211,8 +222,8 @@ func (m *Manager) ListComputes(ctx context.Context, sub, rg, ws string) ([]api.C
 }
 
 // computesUsing names the computes (of any workspace) on a cluster.
-func (m *Manager) computesUsing(ctx context.Context, clusterID string) ([]string, error) {
-	rs, _, err := m.cfg.Store.List(ctx, api.TypeCompute, "", 0, 0)
+func computesUsing(ctx context.Context, tx store.Tx, clusterID string) ([]string, error) {
+	rs, _, err := tx.List(ctx, api.TypeCompute, "", 0, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -228,8 +239,11 @@ func (m *Manager) computesUsing(ctx context.Context, clusterID string) ([]string
 
 // updateCompute handles a PUT on an existing compute: a scale, or nothing.
 func (m *Manager) updateCompute(ctx context.Context, id api.ResourceID, cur *api.Compute, c api.Compute) (string, error) {
-	if s := cur.Properties.ProvisioningState; s == api.StateCreating || s == api.StateDeleting || s == api.StateUpdating {
-		return "", apiErr(http.StatusConflict, "OperationNotAllowed", "compute %s is %s; wait for that to finish", id.ChildName, s)
+	switch s := cur.Properties.ProvisioningState; {
+	case busy(s):
+		return "", errBusy("compute", id.ChildName, s)
+	case s == api.StateFailed:
+		return "", apiErr(http.StatusConflict, "ComputeFailed", "compute %s failed to provision (see provisioningErrors): delete it (underlyingResourceAction=Delete) and create it again", id.ChildName)
 	}
 	probs := UpdateChecks.Run(&Request{Name: id.ChildName, Compute: &c, Existing: cur, Locations: m.Locations(), VMSizes: memoSizes(m.sizes(ctx))})
 	if err := validation(probs); err != nil {
@@ -250,10 +264,23 @@ func (m *Manager) updateCompute(ctx context.Context, id api.ResourceID, cur *api
 	if err != nil {
 		return "", err
 	}
-	count := *c.Properties.Properties.AgentCount
+	spec := provider.Spec{Name: ProviderName(clusterID), VMSize: cur.Properties.Properties.AgentVMSize, AgentCount: *c.Properties.Properties.AgentCount}
+	if err := validateScale(p, spec); err != nil {
+		return "", err
+	}
 	cur.Properties.ProvisioningState = api.StateUpdating
-	in := clusterInput{ClusterID: clusterID.String(), ComputeID: id.String(), Provider: p.Name(), Spec: provider.Spec{Name: ProviderName(clusterID)}, Count: count}
-	return m.record(ctx, kindComputeScale, id.String(), in, func(tx store.Tx) error {
-		return putJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), cur)
-	})
+	in := clusterInput{ClusterID: clusterID.String(), ComputeID: id.String(), Provider: p.Name(), Spec: spec, Count: spec.AgentCount}
+	return m.record(ctx, kindComputeScale, id.String(), in, m.computeTransition(ctx, id.String(), clusterID.String(), cur, api.StateUpdating))
+}
+
+// computeTransition is transition for a compute whose operation also
+// works on its cluster: both rows change in one transaction.
+func (m *Manager) computeTransition(ctx context.Context, id, clusterID string, c *api.Compute, clusterState string) func(tx store.Tx) error {
+	step := m.transition(ctx, id, "compute", c)
+	return func(tx store.Tx) error {
+		if err := step(tx); err != nil {
+			return err
+		}
+		return setClusterState(ctx, tx, clusterID, clusterState)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,6 +21,14 @@ import (
 // attach records a compute on an existing managed cluster of this server.
 // (Preflight checks and in-cluster services come with the attach work.)
 func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) (*api.Compute, error) {
+	taken, err := m.computeNames(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := validation(AttachChecks.Run(&Request{Name: id.ChildName, Compute: &c, Taken: func(n string) bool { return taken[strings.ToLower(n)] },
+		Locations: m.Locations(), VMSizes: memoSizes(m.sizes(ctx))})); err != nil {
+		return nil, err
+	}
 	cid, err := api.ParseResourceID(c.Properties.ResourceID)
 	if err != nil || cid.Type != "managedClusters" {
 		return nil, apiErr(http.StatusBadRequest, "InvalidResourceId", "properties.resourceId %q is not a managed cluster id", c.Properties.ResourceID)
@@ -37,11 +46,6 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 	if mc.Properties.ProvisioningState != api.StateSucceeded {
 		return nil, apiErr(http.StatusConflict, "ClusterNotReady", "managed cluster %s is %s", cid.Name, mc.Properties.ProvisioningState)
 	}
-	if users, err := m.computesUsing(ctx, cid.String()); err != nil {
-		return nil, err
-	} else if len(users) > 0 {
-		return nil, apiErr(http.StatusConflict, "ClusterAlreadyAttached", "managed cluster %s is already attached as %s: detach it there first", cid.Name, strings.Join(users, ", "))
-	}
 	pool := mc.Properties.AgentPoolProfiles[0]
 	now := m.cfg.Now().UTC()
 	purpose := api.PurposeFastProd
@@ -54,8 +58,17 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 			ResourceID: cid.String(), ProvisioningState: api.StateSucceeded, CreatedOn: &now, ModifiedOn: &now, IsAttachedCompute: true,
 			Properties: &api.AKSProperties{ClusterFqdn: mc.Properties.Fqdn, AgentCount: pool.Count, AgentVMSize: pool.VMSize, ClusterPurpose: purpose}}}
 	err = m.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		// Checked in the transaction that attaches: one attachment wins.
+		if users, err := computesUsing(ctx, tx, cid.String()); err != nil {
+			return err
+		} else if len(users) > 0 {
+			return apiErr(http.StatusConflict, "ClusterAlreadyAttached", "managed cluster %s is already attached as %s: detach it there first", cid.Name, strings.Join(users, ", "))
+		}
 		return createJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), &out)
 	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, apiErr(http.StatusConflict, "Conflict", "compute %s is being created by another request", id.ChildName)
+	}
 	return &out, err
 }
 
@@ -84,8 +97,8 @@ func (m *Manager) DeleteCompute(ctx context.Context, id api.ResourceID, action s
 	if _, err := getJSON(ctx, m.cfg.Store, id.String(), &c); err != nil {
 		return "", err
 	}
-	if s := c.Properties.ProvisioningState; s == api.StateCreating || s == api.StateDeleting || s == api.StateUpdating {
-		return "", apiErr(http.StatusConflict, "OperationNotAllowed", "compute %s is %s; wait for that to finish", id.ChildName, s)
+	if s := c.Properties.ProvisioningState; busy(s) {
+		return "", errBusy("compute", id.ChildName, s)
 	}
 	if action == ActionDetach {
 		return "", m.cfg.Store.Delete(ctx, id.String())
@@ -102,10 +115,8 @@ func (m *Manager) DeleteCompute(ctx context.Context, id api.ResourceID, action s
 		return "", err
 	}
 	c.Properties.ProvisioningState = api.StateDeleting
-	in := clusterInput{ClusterID: clusterID.String(), ComputeID: id.String(), Provider: p.Name(), Spec: provider.Spec{Name: ProviderName(clusterID)}, Action: action}
-	return m.record(ctx, kindComputeDelete, id.String(), in, func(tx store.Tx) error {
-		return putJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), &c)
-	})
+	in := clusterInput{ClusterID: clusterID.String(), ComputeID: id.String(), Provider: p.Name(), Spec: provider.Spec{Name: ProviderName(clusterID)}}
+	return m.record(ctx, kindComputeDelete, id.String(), in, m.computeTransition(ctx, id.String(), clusterID.String(), &c, api.StateDeleting))
 }
 
 // ComputeKeys returns the kubeconfig of a compute's cluster.
@@ -144,7 +155,9 @@ func (m *Manager) ComputeNodes(ctx context.Context, id api.ResourceID) (*api.Com
 	if err != nil {
 		return nil, err
 	}
-	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	list, err := cs.CoreV1().Nodes().List(lctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, apiErr(http.StatusBadGateway, "ClusterUnreachable", "failed to list the cluster's nodes: %v", err)
 	}

@@ -111,6 +111,10 @@ func (m *Manager) Resume(ctx context.Context) error {
 	for _, op := range ops {
 		m.cfg.Log.Info("resuming operation", "id", op.ID, "kind", op.Kind, "resource", op.ResourceID, "attempt", op.Attempts+1)
 		busy[strings.ToLower(op.ResourceID)] = true
+		var in clusterInput
+		if json.Unmarshal(op.Input, &in) == nil {
+			busy[strings.ToLower(in.ClusterID)] = true
+		}
 		m.start(op)
 	}
 	return m.restartStopped(ctx, busy)
@@ -280,6 +284,16 @@ func (m *Manager) failed(ctx context.Context, op store.Operation, err error) {
 	case kindComputeCreate, kindComputeScale, kindComputeDelete:
 		m.computeFailed(ctx, op, err)
 	}
+}
+
+// busy reports whether a provisioning state means an operation runs.
+func busy(state string) bool {
+	return state == api.StateCreating || state == api.StateDeleting || state == api.StateUpdating
+}
+
+// errBusy refuses a change while an operation runs on the resource.
+func errBusy(kind, name, state string) error {
+	return apiErr(http.StatusConflict, "OperationNotAllowed", "%s %s is %s; wait for that to finish", kind, name, state)
 }
 
 // getJSON reads a stored resource into v.

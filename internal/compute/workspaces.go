@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strings"
 
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/store"
@@ -18,21 +19,24 @@ func (m *Manager) PutWorkspace(ctx context.Context, id api.ResourceID, ws api.Wo
 	if !workspaceNameRE.MatchString(id.Name) {
 		return nil, false, apiErr(http.StatusBadRequest, "InvalidResourceName", "workspace name %q must be 3-33 letters, digits, '-' or '_', starting with a letter or digit", id.Name)
 	}
+	if ws.Location != "" {
+		if _, err := m.ProviderFor(ws.Location); err != nil {
+			return nil, false, err
+		}
+	}
 	var out api.Workspace
 	created := false
 	err := m.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		now := m.cfg.Now().UTC()
 		if _, err := getJSON(ctx, tx, id.String(), &out); errors.Is(err, store.ErrNotFound) {
 			created = true
-			b := make([]byte, 16)
-			m.cfg.Rand(b)
 			out = api.Workspace{ID: id.String(), Name: id.Name, Type: api.TypeWorkspace,
 				SystemData: &api.SystemData{CreatedAt: &now, CreatedBy: "kubeml", CreatedByType: "Application"}}
 			out.Properties.WorkspaceID = m.newID()
 		} else if err != nil {
 			return err
 		}
-		out.Location, out.Tags = ws.Location, ws.Tags
+		out.Location, out.Tags = strings.ToLower(ws.Location), ws.Tags
 		if out.Location == "" {
 			if locs := m.Locations(); len(locs) > 0 {
 				out.Location = locs[0]

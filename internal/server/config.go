@@ -54,8 +54,13 @@ func (c *Config) LoadFile(path string) error {
 	}
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
+	defaults := c.Locations
+	c.Locations = nil // a file's locations replace the defaults, not add to them
 	if err := dec.Decode(c); err != nil {
 		return fmt.Errorf("failed to parse config %s: %w", path, err)
+	}
+	if c.Locations == nil {
+		c.Locations = defaults
 	}
 	return nil
 }

@@ -42,7 +42,7 @@ func (s *Server) workspaces(w http.ResponseWriter, r *http.Request, rt route) er
 		if err != nil {
 			return err
 		}
-		writeJSON(w, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[created], ws)
+		writeJSON(w, createdStatus(created), ws)
 	case http.MethodDelete:
 		if err := s.mgr.DeleteWorkspace(ctx, id); isNotFound(err) {
 			writeJSON(w, http.StatusNoContent, nil)
@@ -99,7 +99,7 @@ func (s *Server) computes(w http.ResponseWriter, r *http.Request, rt route) erro
 		if err != nil {
 			return err
 		}
-		s.accepted(w, r, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[created], op, c)
+		s.accepted(w, r, createdStatus(created), op, c)
 	case r.Method == http.MethodDelete:
 		action := r.URL.Query().Get("underlyingResourceAction")
 		op, err := s.mgr.DeleteCompute(ctx, id, action)
@@ -197,7 +197,7 @@ func (s *Server) managedClusters(w http.ResponseWriter, r *http.Request, rt rout
 		if err != nil {
 			return err
 		}
-		s.accepted(w, r, map[bool]int{true: http.StatusCreated, false: http.StatusOK}[created], op, mc)
+		s.accepted(w, r, createdStatus(created), op, mc)
 	case r.Method == http.MethodDelete:
 		op, err := s.mgr.DeleteCluster(ctx, id)
 		if isNotFound(err) {
@@ -259,4 +259,12 @@ func orEmpty(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// createdStatus is 201 for a new resource, 200 for an updated one.
+func createdStatus(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
 }

@@ -137,7 +137,11 @@ func (s *Server) operation(w http.ResponseWriter, r *http.Request) {
 		case api.StatusSucceeded:
 			writeJSON(w, http.StatusNoContent, nil)
 		default:
-			writeJSON(w, http.StatusBadRequest, api.ErrorResponse{Error: *op.Error})
+			detail := api.ErrorDetail{Code: "OperationFailed", Message: "operation " + op.Status}
+			if op.Error != nil {
+				detail = *op.Error
+			}
+			writeJSON(w, http.StatusBadRequest, api.ErrorResponse{Error: detail})
 		}
 		return
 	}

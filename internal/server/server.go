@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,6 +37,21 @@ type Server struct {
 	tokenHash []byte
 	ready     atomic.Bool
 	metrics   *metrics
+	unlock    func()
+}
+
+// lockDataDir makes sure one server at a time works on a data dir: two
+// would both resume the same operations.
+func lockDataDir(dir string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, "server.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another kubeml server is using %s", dir)
+	}
+	return func() { f.Close() }, nil
 }
 
 // New opens the data dir (database, key, token) and makes the server.
@@ -47,20 +63,27 @@ func New(cfg Config, providers provider.Registry, log *slog.Logger) (*Server, er
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("failed to create data dir: %w", err)
 	}
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	key, err := storeKey(cfg.DataDir)
 	if err != nil {
+		unlock()
 		return nil, err
 	}
 	st, err := store.OpenSQLite(filepath.Join(cfg.DataDir, "kubeml.db"), key)
 	if err != nil {
+		unlock()
 		return nil, err
 	}
 	hash, err := ensureAdminToken(cfg.DataDir, func(b []byte) { _, _ = rand.Read(b) })
 	if err != nil {
 		st.Close()
+		unlock()
 		return nil, fmt.Errorf("failed to make the admin token: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, store: st, tokenHash: hash}
+	s := &Server{cfg: cfg, log: log, store: st, tokenHash: hash, unlock: unlock}
 	s.mgr = compute.NewManager(compute.Config{Store: st, Providers: providers, Locations: cfg.Locations, Log: log})
 	s.metrics = newMetrics()
 	return s, nil
@@ -75,8 +98,12 @@ func storeKey(dataDir string) ([]byte, error) {
 	return store.LoadOrCreateKey(filepath.Join(dataDir, "store.key"))
 }
 
-// Close closes the store.
-func (s *Server) Close() error { return s.store.Close() }
+// Close closes the store and releases the data dir.
+func (s *Server) Close() error {
+	err := s.store.Close()
+	s.unlock()
+	return err
+}
 
 // Manager returns the compute manager (for tests and embedding).
 func (s *Server) Manager() *compute.Manager { return s.mgr }
@@ -129,14 +156,15 @@ func recoverer(log *slog.Logger, h http.Handler) http.Handler {
 // Run serves until ctx ends: it resumes unfinished operations, listens,
 // and shuts down gracefully. ready, if not nil, gets the listen address.
 func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
-	if err := s.mgr.Resume(ctx); err != nil {
-		return err
-	}
-	s.ready.Store(true)
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("failed to listen on %s: %w", s.cfg.Addr, err)
 	}
+	if err := s.mgr.Resume(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	s.ready.Store(true)
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	var certFile, keyFile string
 	if !s.cfg.Insecure {
