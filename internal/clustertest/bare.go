@@ -58,9 +58,11 @@ func BareRun(b testing.TB, p provider.Provider, name string) Phases {
 	for _, d := range Daemons[:5] {
 		startBare(b, dir, d, argv[d])
 	}
-	sock := filepath.Join(dir, "containerd.sock")
-	for !exists(sock) {
-		time.Sleep(5 * time.Millisecond)
+	sock := ContainerdSocket(b, dir)
+	for deadline := time.Now().Add(time.Minute); !exists(sock); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("containerd never opened %s", sock)
+		}
 	}
 	tar := imageTarball(b)
 	if out, err := exec.Command("ctr", "--address", sock, "-n", "k8s.io", "images", "import", tar).CombinedOutput(); err != nil {
@@ -262,3 +264,18 @@ func PodRSS(dir string) float64 {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// ContainerdSocket reads the node's socket path from its containerd config.
+func ContainerdSocket(b testing.TB, dir string) string {
+	cfg, err := os.ReadFile(filepath.Join(dir, "containerd.toml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(cfg), "[grpc]")
+	_, rest, _ = strings.Cut(rest, `address = "`)
+	sock, _, _ := strings.Cut(rest, `"`)
+	if sock == "" {
+		b.Fatal("no grpc address in containerd.toml")
+	}
+	return sock
+}

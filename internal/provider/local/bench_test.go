@@ -81,7 +81,7 @@ func kubemlRun(b *testing.B, p provider.Provider) phases {
 		pids = append(pids, pid)
 	}
 	r.rssMB = clustertest.RSSMB(pids)
-	r.rssPodsMB = clustertest.RSSMB(append(pids, proc.Matching(filepath.Join(dir, "containerd.sock"))...)) + clustertest.PodRSS(dir)
+	r.rssPodsMB = clustertest.RSSMB(append(pids, proc.Matching(clustertest.ContainerdSocket(b, dir))...)) + clustertest.PodRSS(dir)
 	b.Logf("kubeml: control plane %.2fs, node Ready %.2fs, pod answering %.2fs; RSS %.0f MB (daemons), %.0f MB with the pod",
 		r.cp, r.node, r.pod, r.rssMB, r.rssPodsMB)
 	if err := p.Delete(ctx, benchName, nil); err != nil {
