@@ -69,8 +69,8 @@ func newComputeCreateAKS(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "aks",
 		Short: "Create a Kubernetes inference cluster for the workspace",
-		Long: `create aks makes a new cluster at the location's provider and installs the
-scoring router in it. The server checks every setting at once and reports
+		Long: `create aks makes a new cluster at the location's provider. The server
+checks every setting at once and reports
 every problem: production purposes (FastProd, DenseProd) need >= 3 nodes
 and >= 12 vCPUs. It waits (unless --no-wait), showing progress on stderr,
 then prints the compute target.`,
@@ -105,8 +105,8 @@ func newComputeAttachAKS(c *cli) *cobra.Command {
 		Use:   "aks",
 		Short: "Attach an existing managed cluster to the workspace",
 		Long: `attach aks makes an existing managed cluster (of the workspace's
-subscription) a compute target and installs the scoring router in it. A
-cluster is attached to one compute target at a time.`,
+subscription) a compute target. A cluster is attached to one compute
+target at a time: attaching it elsewhere is refused.`,
 		Example: "  kubeml ml computetarget attach aks -n myaks -i $(kubeml aks show -n mycluster -g myresourcegroup --query id -o tsv) -g myresourcegroup -w myworkspace\n" +
 			"  kubeml ml computetarget attach aks -n myaks --cluster-name mycluster --cluster-purpose DevTest",
 		Args: cobra.NoArgs,

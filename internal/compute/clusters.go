@@ -337,40 +337,49 @@ func (m *Manager) Versions(ctx context.Context, location string) ([]provider.Ver
 	return p.Versions(ctx)
 }
 
-// runCluster carries out a cluster operation; each step is idempotent, so
-// a resumed operation picks up where the last run stopped.
-func (m *Manager) runCluster(ctx context.Context, op store.Operation) error {
+// provision decodes a cluster or compute operation and carries out its
+// step at the provider; each step is idempotent, so a resumed operation
+// picks up where the last run stopped. For deletes the cluster is nil.
+func (m *Manager) provision(ctx context.Context, op store.Operation) (clusterInput, api.ResourceID, *provider.Cluster, error) {
 	var in clusterInput
 	if err := json.Unmarshal(op.Input, &in); err != nil {
-		return err
+		return in, api.ResourceID{}, nil, err
 	}
 	p, err := m.cfg.Providers.Get(in.Provider)
 	if err != nil {
-		return err
+		return in, api.ResourceID{}, nil, err
 	}
 	id, err := api.ParseResourceID(in.ClusterID)
 	if err != nil {
-		return err
+		return in, id, nil, err
 	}
 	var c *provider.Cluster
 	switch op.Kind {
-	case kindClusterCreate:
+	case kindClusterCreate, kindComputeCreate:
 		c, err = ensureCluster(ctx, p, in.Spec)
-	case kindClusterScale:
+	case kindClusterScale, kindComputeScale:
 		c, err = p.Scale(ctx, in.Spec.Name, in.Count, nil)
 	case kindClusterStart:
 		c, err = startCluster(ctx, p, in.Spec.Name)
-	default: // delete; a resumed delete finds the row gone
+	default: // delete
 		if err := p.Delete(ctx, in.Spec.Name, nil); err != nil && !errors.Is(err, provider.ErrNotFound) {
-			return err
+			return in, id, nil, err
 		}
+	}
+	return in, id, c, err
+}
+
+// runCluster carries out a cluster operation and records the cluster.
+func (m *Manager) runCluster(ctx context.Context, op store.Operation) error {
+	_, id, c, err := m.provision(ctx, op)
+	switch {
+	case err != nil:
+		return err
+	case c == nil: // deleted; a resumed delete finds the row gone
 		if err := m.cfg.Store.Delete(ctx, id.String()); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		return nil
-	}
-	if err != nil {
-		return err
 	}
 	return m.clusterReady(ctx, id, c)
 }

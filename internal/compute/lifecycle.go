@@ -186,28 +186,11 @@ func (m *Manager) ComputeNodes(ctx context.Context, id api.ResourceID) (*api.Com
 // runCompute carries out a compute operation on its cluster, then records
 // the compute's new state.
 func (m *Manager) runCompute(ctx context.Context, op store.Operation) error {
-	var in clusterInput
-	if err := json.Unmarshal(op.Input, &in); err != nil {
-		return err
-	}
-	p, err := m.cfg.Providers.Get(in.Provider)
+	in, clusterID, c, err := m.provision(ctx, op)
 	if err != nil {
 		return err
 	}
-	clusterID, err := api.ParseResourceID(in.ClusterID)
-	if err != nil {
-		return err
-	}
-	var c *provider.Cluster
-	switch op.Kind {
-	case kindComputeCreate:
-		c, err = ensureCluster(ctx, p, in.Spec)
-	case kindComputeScale:
-		c, err = p.Scale(ctx, in.Spec.Name, in.Count, nil)
-	default: // delete
-		if err := p.Delete(ctx, in.Spec.Name, nil); err != nil && !errors.Is(err, provider.ErrNotFound) {
-			return err
-		}
+	if c == nil { // deleted: the compute and its cluster go together
 		return m.cfg.Store.Update(ctx, func(tx store.Tx) error {
 			for _, id := range []string{in.ComputeID, in.ClusterID} {
 				if err := tx.Delete(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -216,9 +199,6 @@ func (m *Manager) runCompute(ctx context.Context, op store.Operation) error {
 			}
 			return nil
 		})
-	}
-	if err != nil {
-		return err
 	}
 	if err := m.clusterReady(ctx, clusterID, c); err != nil {
 		return err
