@@ -60,7 +60,41 @@ type AKSProperties struct {
 	Namespace                  string                  `json:"namespace,omitempty"`
 	DefaultInstanceType        string                  `json:"defaultInstanceType,omitempty"`
 	InstanceTypes              map[string]InstanceType `json:"instanceTypes,omitempty"`
-	Extra                      map[string]any          `json:"extra,omitempty"`
+	// Preflight is the report of the checks run against the cluster when
+	// it was attached.
+	Preflight *PreflightReport `json:"preflight,omitempty"`
+	// Health is the latest state of the server's probes of the cluster.
+	Health *Health `json:"health,omitempty"`
+}
+
+// PreflightReport is what the attach preflight found.
+type PreflightReport struct {
+	Checks            []PreflightCheck `json:"checks"`
+	KubernetesVersion string           `json:"kubernetesVersion,omitempty"`
+	Nodes             int              `json:"nodes"`
+	VCPUs             int              `json:"vCPUs"`
+	GPUs              int              `json:"gpus"`
+	Time              *time.Time       `json:"time,omitempty"`
+}
+
+// PreflightCheck is one named check: Status is Pass, Warn or Fail, Reason
+// a stable code.
+type PreflightCheck struct {
+	Name    string `json:"name"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+// Health is a condition on an attached cluster, from periodic probes.
+type Health struct {
+	// Status is Healthy, Unhealthy or Unknown.
+	Status              string     `json:"status"`
+	Reason              string     `json:"reason"`
+	Message             string     `json:"message,omitempty"`
+	LastProbe           *time.Time `json:"lastProbe,omitempty"`
+	LastSuccess         *time.Time `json:"lastSuccess,omitempty"`
+	ConsecutiveFailures int        `json:"consecutiveFailures"`
 }
 
 // SystemService is something kubeml runs in the cluster.

@@ -31,7 +31,8 @@ type clusterInput struct {
 	ComputeID string        `json:"computeId,omitempty"` // set for compute operations
 	Provider  string        `json:"provider"`
 	Spec      provider.Spec `json:"spec"`
-	Count     int           `json:"count,omitempty"` // scale
+	Count     int           `json:"count,omitempty"`   // scale
+	Purpose   string        `json:"purpose,omitempty"` // compute create and attach
 }
 
 var clusterNameRE = regexp.MustCompile(`^[a-zA-Z0-9]([-_a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$`)

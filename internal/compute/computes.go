@@ -19,6 +19,8 @@ const (
 	kindComputeCreate = "compute.create"
 	kindComputeScale  = "compute.scale"
 	kindComputeDelete = "compute.delete"
+	kindComputeAttach = "compute.attach"
+	kindComputeDetach = "compute.detach"
 )
 
 // Underlying resource actions of a compute delete.
@@ -46,8 +48,8 @@ func (m *Manager) CreateOrUpdateCompute(ctx context.Context, id api.ResourceID, 
 		return nil, "", false, err
 	}
 	if c.Properties.ResourceID != "" {
-		out, err := m.attach(ctx, id, c)
-		return out, "", true, err
+		out, op, err := m.attach(ctx, id, c)
+		return out, op, true, err
 	}
 	if strings.EqualFold(c.Properties.ComputeType, api.ComputeKubernetes) {
 		return nil, "", false, apiErr(http.StatusBadRequest, "NotSupported", "computeType Kubernetes attaches an existing cluster by kubeconfig, which this server does not do yet; use computeType AKS")
@@ -152,7 +154,7 @@ func (m *Manager) createCompute(ctx context.Context, id api.ResourceID, c api.Co
 	mc.SystemData = c.SystemData
 	mc.Properties.ProvisioningState = api.StateCreating
 	mc.Properties.KubernetesVersion = spec.KubernetesVersion
-	in := clusterInput{ClusterID: clusterID.String(), ComputeID: id.String(), Provider: p.Name(), Spec: spec}
+	in := clusterInput{ClusterID: clusterID.String(), ComputeID: id.String(), Provider: p.Name(), Spec: spec, Purpose: props.ClusterPurpose}
 	opID, err := m.record(ctx, kindComputeCreate, id.String(), in, func(tx store.Tx) error {
 		if err := createJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), &c); err != nil {
 			return err

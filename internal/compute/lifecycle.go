@@ -14,37 +14,92 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/cluster"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/store"
 )
 
-// attach records a compute on an existing managed cluster of this server.
-// (Preflight checks and in-cluster services come with the attach work.)
-func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) (*api.Compute, error) {
-	taken, err := m.computeNames(ctx, id)
+// attach makes a compute of an existing managed cluster of this server:
+// the preflight checks run against the live cluster and the cluster is
+// claimed (exactly one of concurrent attaches wins) before anything is
+// recorded; the router is installed by the operation.
+func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) (*api.Compute, string, error) {
+	out, cid, cs, err := m.attachable(ctx, id, c)
+	if err != nil {
+		return nil, "", err
+	}
+	purpose := out.Properties.Properties.ClusterPurpose
+	out.Properties.Properties.Preflight = m.preflight(ctx, cs, id, purpose)
+	if err := preflightError(out.Properties.Properties.Preflight); err != nil {
+		return nil, "", err
+	}
+	att := m.attachment(id)
+	if err := cluster.Claim(ctx, cs, att); err != nil {
+		if errors.Is(err, cluster.ErrAttached) {
+			return nil, "", apiErr(http.StatusConflict, "AlreadyAttached", "%v", err)
+		}
+		return nil, "", err
+	}
+	in := clusterInput{ClusterID: cid.String(), ComputeID: id.String(), Provider: "", Spec: provider.Spec{Name: ProviderName(cid)}, Purpose: purpose}
+	opID, err := m.record(ctx, kindComputeAttach, id.String(), in, func(tx store.Tx) error {
+		if users, err := computesUsing(ctx, tx, cid.String()); err != nil {
+			return err
+		} else if len(users) > 0 {
+			return apiErr(http.StatusConflict, "AlreadyAttached", "managed cluster %s is already attached as %s: detach it there first", cid.Name, strings.Join(users, ", "))
+		}
+		return createJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), out)
+	})
+	if err != nil {
+		_ = cluster.Release(context.WithoutCancel(ctx), cs, att)
+		if errors.Is(err, store.ErrConflict) {
+			return nil, "", apiErr(http.StatusConflict, "Conflict", "compute %s is being created by another request", id.ChildName)
+		}
+		return nil, "", err
+	}
+	return out, opID, nil
+}
+
+// PreflightCompute runs an attach's checks and returns the report without
+// attaching (the API's dryRun).
+func (m *Manager) PreflightCompute(ctx context.Context, id api.ResourceID, c api.Compute) (*api.PreflightReport, error) {
+	out, _, cs, err := m.attachable(ctx, id, c)
 	if err != nil {
 		return nil, err
 	}
+	return m.preflight(ctx, cs, id, out.Properties.Properties.ClusterPurpose), nil
+}
+
+// attachable validates an attach request and returns the compute to
+// record (Creating), the cluster's id and a client for it.
+func (m *Manager) attachable(ctx context.Context, id api.ResourceID, c api.Compute) (*api.Compute, api.ResourceID, kubernetes.Interface, error) {
+	taken, err := m.computeNames(ctx, id)
+	if err != nil {
+		return nil, api.ResourceID{}, nil, err
+	}
 	if err := validation(AttachChecks.Run(&Request{Name: id.ChildName, Compute: &c, Taken: func(n string) bool { return taken[strings.ToLower(n)] },
 		Locations: m.Locations(), VMSizes: memoSizes(m.sizes(ctx))})); err != nil {
-		return nil, err
+		return nil, api.ResourceID{}, nil, err
 	}
 	cid, err := api.ParseResourceID(c.Properties.ResourceID)
 	if err != nil || cid.Type != "managedClusters" {
-		return nil, apiErr(http.StatusBadRequest, "InvalidResourceId", "properties.resourceId %q is not a managed cluster id", c.Properties.ResourceID)
+		return nil, cid, nil, apiErr(http.StatusBadRequest, "InvalidResourceId", "properties.resourceId %q is not a managed cluster id", c.Properties.ResourceID)
 	}
 	if !strings.EqualFold(cid.Subscription, id.Subscription) {
-		return nil, apiErr(http.StatusBadRequest, "SubscriptionMismatch", "cluster %s is in subscription %s, but the workspace is in %s: a cluster can only be attached in the workspace's subscription", cid.Name, cid.Subscription, id.Subscription)
+		return nil, cid, nil, apiErr(http.StatusBadRequest, "SubscriptionMismatch", "cluster %s is in subscription %s, but the workspace is in %s: a cluster can only be attached in the workspace's subscription", cid.Name, cid.Subscription, id.Subscription)
 	}
 	var mc api.ManagedCluster
 	if _, err := getJSON(ctx, m.cfg.Store, cid.String(), &mc); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, apiErr(http.StatusNotFound, "ResourceNotFound", "managed cluster %s not found", cid.String())
+			return nil, cid, nil, apiErr(http.StatusNotFound, "ResourceNotFound", "managed cluster %s not found", cid.String())
 		}
-		return nil, err
+		return nil, cid, nil, err
 	}
 	if mc.Properties.ProvisioningState != api.StateSucceeded {
-		return nil, apiErr(http.StatusConflict, "ClusterNotReady", "managed cluster %s is %s", cid.Name, mc.Properties.ProvisioningState)
+		return nil, cid, nil, apiErr(http.StatusConflict, "ClusterNotReady", "managed cluster %s is %s", cid.Name, mc.Properties.ProvisioningState)
+	}
+	cs, _, err := m.clusterClient(ctx, cid)
+	if err != nil {
+		return nil, cid, nil, err
 	}
 	pool := mc.Properties.AgentPoolProfiles[0]
 	now := m.cfg.Now().UTC()
@@ -52,24 +107,11 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 	if c.Properties.Properties != nil && c.Properties.Properties.ClusterPurpose != "" {
 		purpose = c.Properties.Properties.ClusterPurpose
 	}
-	out := api.Compute{ID: id.String(), Name: id.ChildName, Type: api.TypeCompute, Location: mc.Location, Tags: c.Tags,
+	return &api.Compute{ID: id.String(), Name: id.ChildName, Type: api.TypeCompute, Location: mc.Location, Tags: c.Tags,
 		SystemData: &api.SystemData{CreatedAt: &now, LastModifiedAt: &now, CreatedBy: "kubeml", CreatedByType: "Application"},
 		Properties: api.ComputeProperties{ComputeType: api.ComputeAKS, ComputeLocation: mc.Location, Description: c.Properties.Description,
-			ResourceID: cid.String(), ProvisioningState: api.StateSucceeded, CreatedOn: &now, ModifiedOn: &now, IsAttachedCompute: true,
-			Properties: &api.AKSProperties{ClusterFqdn: mc.Properties.Fqdn, AgentCount: pool.Count, AgentVMSize: pool.VMSize, ClusterPurpose: purpose}}}
-	err = m.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		// Checked in the transaction that attaches: one attachment wins.
-		if users, err := computesUsing(ctx, tx, cid.String()); err != nil {
-			return err
-		} else if len(users) > 0 {
-			return apiErr(http.StatusConflict, "ClusterAlreadyAttached", "managed cluster %s is already attached as %s: detach it there first", cid.Name, strings.Join(users, ", "))
-		}
-		return createJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), &out)
-	})
-	if errors.Is(err, store.ErrConflict) {
-		return nil, apiErr(http.StatusConflict, "Conflict", "compute %s is being created by another request", id.ChildName)
-	}
-	return &out, err
+			ResourceID: cid.String(), ProvisioningState: api.StateCreating, CreatedOn: &now, ModifiedOn: &now, IsAttachedCompute: true,
+			Properties: &api.AKSProperties{ClusterFqdn: mc.Properties.Fqdn, AgentCount: pool.Count, AgentVMSize: pool.VMSize, ClusterPurpose: purpose}}}, cid, cs, nil
 }
 
 // GetCompute returns a compute; secrets are never part of it.
@@ -100,15 +142,17 @@ func (m *Manager) DeleteCompute(ctx context.Context, id api.ResourceID, action s
 	if s := c.Properties.ProvisioningState; busy(s) {
 		return "", errBusy("compute", id.ChildName, s)
 	}
-	if action == ActionDetach {
-		return "", m.cfg.Store.Delete(ctx, id.String())
-	}
-	if c.Properties.IsAttachedCompute {
-		return "", apiErr(http.StatusConflict, "AttachedComputeDelete", "compute %s is an attached cluster, which kubeml did not create and will not delete: detach it instead (underlyingResourceAction=Detach)", id.ChildName)
-	}
 	clusterID, err := api.ParseResourceID(c.Properties.ResourceID)
 	if err != nil {
 		return "", err
+	}
+	if action == ActionDetach {
+		c.Properties.ProvisioningState = api.StateDeleting
+		in := clusterInput{ClusterID: clusterID.String(), ComputeID: id.String(), Spec: provider.Spec{Name: ProviderName(clusterID)}}
+		return m.record(ctx, kindComputeDetach, id.String(), in, m.transition(ctx, id.String(), "compute", &c))
+	}
+	if c.Properties.IsAttachedCompute {
+		return "", apiErr(http.StatusConflict, "AttachedComputeDelete", "compute %s is an attached cluster, which kubeml did not create and will not delete: detach it instead (underlyingResourceAction=Detach)", id.ChildName)
 	}
 	p, err := m.ProviderFor(c.Properties.ComputeLocation)
 	if err != nil {
@@ -143,6 +187,11 @@ func (m *Manager) computeKubeconfig(ctx context.Context, id api.ResourceID) ([]b
 // ComputeNodes lists the nodes of a compute's cluster, read from the
 // cluster itself.
 func (m *Manager) ComputeNodes(ctx context.Context, id api.ResourceID) (*api.ComputeNodes, error) {
+	if c, err := m.GetCompute(ctx, id); err != nil {
+		return nil, err
+	} else if err := healthy(c); err != nil {
+		return nil, err
+	}
 	kc, err := m.computeKubeconfig(ctx, id)
 	if err != nil {
 		return nil, err
@@ -186,6 +235,10 @@ func (m *Manager) ComputeNodes(ctx context.Context, id api.ResourceID) (*api.Com
 // runCompute carries out a compute operation on its cluster, then records
 // the compute's new state.
 func (m *Manager) runCompute(ctx context.Context, op store.Operation) error {
+	switch op.Kind {
+	case kindComputeAttach, kindComputeDetach:
+		return m.runAttachment(ctx, op)
+	}
 	in, clusterID, c, err := m.provision(ctx, op)
 	if err != nil {
 		return err
@@ -203,12 +256,46 @@ func (m *Manager) runCompute(ctx context.Context, op store.Operation) error {
 	if err := m.clusterReady(ctx, clusterID, c); err != nil {
 		return err
 	}
+	if op.Kind == kindComputeCreate {
+		if err := m.installServices(ctx, in.ComputeID, clusterID, in.Purpose); err != nil {
+			return err
+		}
+	}
 	return m.updateComputeJSON(ctx, in.ComputeID, func(cp *api.Compute) {
 		cp.Properties.ProvisioningState = api.StateSucceeded
 		cp.Properties.ProvisioningErrors = nil
 		count := c.AgentCount
 		cp.Properties.Properties.AgentCount = &count
 		cp.Properties.Properties.ClusterFqdn = strings.TrimPrefix(c.Server, "https://")
+	})
+}
+
+// runAttachment installs (attach) or removes (detach) kubeml's services
+// in a compute's cluster; a detached compute leaves the workspace.
+func (m *Manager) runAttachment(ctx context.Context, op store.Operation) error {
+	var in clusterInput
+	if err := json.Unmarshal(op.Input, &in); err != nil {
+		return err
+	}
+	cid, err := api.ParseResourceID(in.ClusterID)
+	if err != nil {
+		return err
+	}
+	if op.Kind == kindComputeDetach {
+		if err := m.removeServices(ctx, in.ComputeID, cid); err != nil {
+			return err
+		}
+		if err := m.cfg.Store.Delete(ctx, in.ComputeID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return nil
+	}
+	if err := m.installServices(ctx, in.ComputeID, cid, in.Purpose); err != nil {
+		return err
+	}
+	return m.updateComputeJSON(ctx, in.ComputeID, func(c *api.Compute) {
+		c.Properties.ProvisioningState = api.StateSucceeded
+		c.Properties.ProvisioningErrors = nil
 	})
 }
 
@@ -239,7 +326,18 @@ func (m *Manager) computeFailed(ctx context.Context, op store.Operation, cause e
 		c.Properties.ProvisioningState = api.StateFailed
 		c.Properties.ProvisioningErrors = append(c.Properties.ProvisioningErrors, api.ProvisioningError{Error: errorDetail(cause)})
 	})
-	if op.Kind != kindComputeCreate {
+	switch op.Kind {
+	case kindComputeAttach: // leave the cluster as it was, so a retry can attach
+		if cid, err := api.ParseResourceID(in.ClusterID); err == nil {
+			if err := m.removeServices(ctx, in.ComputeID, cid); err != nil {
+				m.cfg.Log.Warn("failed to clean up a failed attach", "compute", in.ComputeID, "err", err)
+			}
+		}
+		return
+	case kindComputeDetach:
+		return
+	case kindComputeCreate:
+	default:
 		m.clusterFailed(ctx, op, cause)
 		return
 	}

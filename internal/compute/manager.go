@@ -32,6 +32,14 @@ type Config struct {
 	// MaxAttempts bounds how often an operation is started (resumes after
 	// crashes included) before it is failed. Default 3.
 	MaxAttempts int
+	// ServerID names this server in the attachment records it writes.
+	ServerID string
+	// MinVersion and MaxVersion bound the Kubernetes minor versions that
+	// attach accepts (DefaultMinVersion, DefaultMaxVersion).
+	MinVersion, MaxVersion string
+	// RouterImage is the router's image on clusters whose provider does
+	// not preload kubeml's own (DefaultRouterImage).
+	RouterImage string
 }
 
 // Manager runs the workspace's long operations. Each is recorded in the
@@ -57,6 +65,12 @@ func NewManager(cfg Config) *Manager {
 	}
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = 3
+	}
+	if cfg.MinVersion == "" {
+		cfg.MinVersion, cfg.MaxVersion = DefaultMinVersion, DefaultMaxVersion
+	}
+	if cfg.RouterImage == "" {
+		cfg.RouterImage = DefaultRouterImage
 	}
 	return &Manager{cfg: cfg, running: map[string]bool{}, ctx: context.Background()}
 }
@@ -271,7 +285,7 @@ func (m *Manager) run(ctx context.Context, op store.Operation) error {
 	switch op.Kind {
 	case kindClusterCreate, kindClusterScale, kindClusterDelete, kindClusterStart:
 		return m.runCluster(ctx, op)
-	case kindComputeCreate, kindComputeScale, kindComputeDelete:
+	case kindComputeCreate, kindComputeScale, kindComputeDelete, kindComputeAttach, kindComputeDetach:
 		return m.runCompute(ctx, op)
 	}
 	return fmt.Errorf("unknown operation kind %q", op.Kind)
@@ -281,7 +295,7 @@ func (m *Manager) failed(ctx context.Context, op store.Operation, err error) {
 	switch op.Kind {
 	case kindClusterCreate, kindClusterScale, kindClusterDelete, kindClusterStart:
 		m.clusterFailed(ctx, op, err)
-	case kindComputeCreate, kindComputeScale, kindComputeDelete:
+	case kindComputeCreate, kindComputeScale, kindComputeDelete, kindComputeAttach, kindComputeDetach:
 		m.computeFailed(ctx, op, err)
 	}
 }

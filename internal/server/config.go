@@ -30,6 +30,17 @@ type Config struct {
 	RetryAfterSeconds int `json:"retryAfterSeconds"`
 	// PageSize bounds list pages.
 	PageSize int `json:"pageSize"`
+	// MinKubernetesVersion and MaxKubernetesVersion bound the minor
+	// versions attach accepts (e.g. "1.30", "1.37").
+	MinKubernetesVersion string `json:"minKubernetesVersion"`
+	MaxKubernetesVersion string `json:"maxKubernetesVersion"`
+	// RouterImage is the router image for clusters whose provider does not
+	// preload kubeml's own.
+	RouterImage string `json:"routerImage,omitempty"`
+	// HealthInterval and HealthFailureThreshold tune the probes of
+	// attached clusters.
+	HealthInterval         Duration `json:"healthInterval"`
+	HealthFailureThreshold int      `json:"healthFailureThreshold"`
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration `json:"-"`
 }
@@ -43,8 +54,27 @@ func Defaults(dataDir string) Config {
 		Addr: DefaultAddr, DataDir: dataDir,
 		Locations:         map[string]string{"local": "local", "simulated": "simulated"},
 		RetryAfterSeconds: 1, PageSize: 100, ShutdownTimeout: 10 * time.Second,
+		MinKubernetesVersion: "1.30", MaxKubernetesVersion: "1.37",
+		HealthInterval: Duration(10 * time.Second), HealthFailureThreshold: 3,
 	}
 }
+
+// Duration is a time.Duration written as "10s" in config files.
+type Duration time.Duration
+
+// UnmarshalJSON reads "10s", "1m" and the like.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration is a string such as \"10s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	*d = Duration(v)
+	return err
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
 // LoadFile overlays a JSON config file onto c.
 func (c *Config) LoadFile(path string) error {
@@ -95,6 +125,14 @@ func (c *Config) Validate(providers []string) error {
 	c.Locations = lower
 	if c.RetryAfterSeconds < 0 || c.PageSize < 1 {
 		errs = append(errs, errors.New("retryAfterSeconds must be >= 0 and pageSize >= 1"))
+	}
+	if c.HealthInterval <= 0 || c.HealthFailureThreshold < 1 {
+		errs = append(errs, errors.New("healthInterval must be positive and healthFailureThreshold >= 1"))
+	}
+	for _, v := range []string{c.MinKubernetesVersion, c.MaxKubernetesVersion} {
+		if strings.Count(v, ".") != 1 {
+			errs = append(errs, fmt.Errorf("kubernetes version bound %q must be a minor version such as 1.30", v))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -90,6 +90,16 @@ func (s *Server) computes(w http.ResponseWriter, r *http.Request, rt route) erro
 			return err
 		}
 		writeJSON(w, http.StatusOK, c)
+	case r.Method == http.MethodPut && strings.EqualFold(r.URL.Query().Get("dryRun"), "true"):
+		var in api.Compute
+		if err := decode(r, &in); err != nil {
+			return err
+		}
+		rep, err := s.mgr.PreflightCompute(ctx, id, in)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, rep)
 	case r.Method == http.MethodPut:
 		var in api.Compute
 		if err := decode(r, &in); err != nil {

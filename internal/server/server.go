@@ -83,8 +83,15 @@ func New(cfg Config, providers provider.Registry, log *slog.Logger) (*Server, er
 		unlock()
 		return nil, fmt.Errorf("failed to make the admin token: %w", err)
 	}
+	serverID, err := ensureServerID(cfg.DataDir)
+	if err != nil {
+		st.Close()
+		unlock()
+		return nil, err
+	}
 	s := &Server{cfg: cfg, log: log, store: st, tokenHash: hash, unlock: unlock}
-	s.mgr = compute.NewManager(compute.Config{Store: st, Providers: providers, Locations: cfg.Locations, Log: log})
+	s.mgr = compute.NewManager(compute.Config{Store: st, Providers: providers, Locations: cfg.Locations, Log: log,
+		ServerID: serverID, MinVersion: cfg.MinKubernetesVersion, MaxVersion: cfg.MaxKubernetesVersion, RouterImage: cfg.RouterImage})
 	s.metrics = newMetrics()
 	return s, nil
 }
@@ -107,6 +114,30 @@ func (s *Server) Close() error {
 
 // Manager returns the compute manager (for tests and embedding).
 func (s *Server) Manager() *compute.Manager { return s.mgr }
+
+// HealthConfig is how the server probes attached clusters.
+func (s *Server) HealthConfig() compute.HealthConfig {
+	return compute.HealthConfig{Interval: time.Duration(s.cfg.HealthInterval), FailureThreshold: s.cfg.HealthFailureThreshold,
+		Observe: func(id string, ok bool) {
+			v := 0.0
+			if ok {
+				v = 1
+			}
+			s.metrics.healthy.WithLabelValues(id).Set(v)
+		}}
+}
+
+// ensureServerID names this server (in attachment records) for good.
+func ensureServerID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "server-id")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	id := fmt.Sprintf("%x", b)
+	return id, os.WriteFile(path, []byte(id+"\n"), 0o600)
+}
 
 // Handler is the server's HTTP handler.
 func (s *Server) Handler() http.Handler {
@@ -164,6 +195,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 		ln.Close()
 		return err
 	}
+	go s.mgr.RunHealth(ctx, s.HealthConfig())
 	s.ready.Store(true)
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	var certFile, keyFile string
@@ -206,6 +238,7 @@ type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	healthy  *prometheus.GaugeVec
 }
 
 func newMetrics() *metrics {
@@ -213,7 +246,8 @@ func newMetrics() *metrics {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kubeml_http_requests_total", Help: "HTTP requests by method, resource kind and status code."}, []string{"method", "kind", "code"}),
 		latency:  prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kubeml_http_request_duration_seconds", Help: "HTTP request latency.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"method", "kind"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.healthy = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kubeml_cluster_healthy", Help: "1 when the last probes of a compute's cluster succeeded."}, []string{"compute"})
+	m.reg.MustRegister(m.requests, m.latency, m.healthy, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

@@ -1,0 +1,131 @@
+package cluster
+
+import (
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// routerLabels select the router's pods.
+func routerLabels() map[string]string {
+	return map[string]string{NameLabel: RouterName, ComponentLabel: "router"}
+}
+
+// RouterSelector is the label selector of the router's pods.
+const RouterSelector = NameLabel + "=" + RouterName
+
+func routerMeta(ns string) metav1.ObjectMeta { return meta(ns, RouterName, routerLabels()) }
+
+func routerServiceAccount() *corev1.ServiceAccount {
+	return &corev1.ServiceAccount{ObjectMeta: routerMeta(Namespace)}
+}
+
+// routerRole lets the router read its namespace's services, endpoints,
+// pods and configuration.
+func routerRole() *rbacv1.Role {
+	return &rbacv1.Role{ObjectMeta: routerMeta(Namespace), Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{""}, Resources: []string{"services", "pods", "configmaps"}, Verbs: []string{"get", "list", "watch"}},
+	}}
+}
+
+func routerRoleBinding() *rbacv1.RoleBinding {
+	return &rbacv1.RoleBinding{
+		ObjectMeta: routerMeta(Namespace),
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: RouterName},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: RouterName, Namespace: Namespace}},
+	}
+}
+
+// routerClusterRole lets the router find model services in every
+// namespace.
+func routerClusterRole() *rbacv1.ClusterRole {
+	return &rbacv1.ClusterRole{ObjectMeta: routerMeta(""), Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"get", "list", "watch"}},
+	}}
+}
+
+func routerClusterRoleBinding() *rbacv1.ClusterRoleBinding {
+	return &rbacv1.ClusterRoleBinding{
+		ObjectMeta: routerMeta(""),
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: RouterName},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: RouterName, Namespace: Namespace}},
+	}
+}
+
+func routerConfig(s Services) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		ObjectMeta: meta(Namespace, RouterConfigName, routerLabels()),
+		Data:       map[string]string{"port": strconv.Itoa(s.Port), "purpose": s.Purpose},
+	}
+}
+
+func routerDeployment(s Services) *appsv1.Deployment {
+	replicas := int32(s.Replicas)
+	probe := func(path string) *corev1.Probe {
+		return &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("http")}},
+			PeriodSeconds: 5, TimeoutSeconds: 2, FailureThreshold: 3,
+		}
+	}
+	pod := corev1.PodSpec{
+		ServiceAccountName: RouterName,
+		HostNetwork:        s.HostNetwork,
+		Containers: []corev1.Container{{
+			Name:            "router",
+			Image:           s.Image,
+			ImagePullPolicy: s.ImagePullPolicy,
+			Args:            []string{"router", "--listen", ":" + strconv.Itoa(s.Port)},
+			Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: int32(s.Port), Protocol: corev1.ProtocolTCP}},
+			ReadinessProbe:  probe("/readyz"),
+			LivenessProbe:   probe("/healthz"),
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU:    resource.MustParse("50m"),
+				corev1.ResourceMemory: resource.MustParse("64Mi"),
+			}},
+		}},
+	}
+	if s.HostNetwork {
+		pod.DNSPolicy = corev1.DNSClusterFirstWithHostNet
+	}
+	if s.Replicas > 1 {
+		// Preferred, not required: on fewer nodes than replicas the
+		// scheduler still places every replica.
+		pod.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+			PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
+				Weight: 100,
+				PodAffinityTerm: corev1.PodAffinityTerm{
+					TopologyKey:   "kubernetes.io/hostname",
+					LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{NameLabel: RouterName}},
+				},
+			}},
+		}}
+	}
+	return &appsv1.Deployment{
+		ObjectMeta: routerMeta(Namespace),
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{NameLabel: RouterName}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels(routerLabels())}, Spec: pod},
+		},
+	}
+}
+
+func routerService(s Services) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: routerMeta(Namespace),
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: map[string]string{NameLabel: RouterName},
+			Ports: []corev1.ServicePort{{
+				Name: "http", Port: 80, TargetPort: intstr.FromInt32(int32(s.Port)), Protocol: corev1.ProtocolTCP,
+			}},
+		},
+	}
+}

@@ -1,0 +1,153 @@
+package compute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/provider"
+	"github.com/kubeml/kubeml/internal/store"
+)
+
+// Defaults of the attach settings.
+const (
+	DefaultMinVersion  = "1.30"
+	DefaultMaxVersion  = "1.37"
+	DefaultRouterImage = "kubeml.local/kubeml:latest"
+	routerReadyTimeout = 3 * time.Minute
+)
+
+// clusterClient returns a client for a managed cluster of this server,
+// and the provider's view of it.
+func (m *Manager) clusterClient(ctx context.Context, cid api.ResourceID) (kubernetes.Interface, *provider.Cluster, error) {
+	var mc api.ManagedCluster
+	if _, err := getJSON(ctx, m.cfg.Store, cid.String(), &mc); err != nil {
+		return nil, nil, err
+	}
+	p, err := m.ProviderFor(mc.Location)
+	if err != nil {
+		return nil, nil, err
+	}
+	pc, err := p.Get(ctx, ProviderName(cid))
+	if err != nil {
+		return nil, nil, err
+	}
+	kc, err := p.Kubeconfig(ctx, ProviderName(cid))
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kc)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Timeout = 15 * time.Second
+	cfg.QPS, cfg.Burst = 50, 100 // attach and detach make bursts of calls
+	cs, err := kubernetes.NewForConfig(cfg)
+	return cs, pc, err
+}
+
+// attachment is the record a compute leaves in its cluster.
+func (m *Manager) attachment(id api.ResourceID) cluster.Attachment {
+	ws := api.WorkspaceID(id.Subscription, id.ResourceGroup, id.Name)
+	return cluster.Attachment{WorkspaceID: ws.String(), WorkspaceName: id.Name, ComputeName: id.ChildName, ServerID: m.cfg.ServerID, Time: m.cfg.Now().UTC()}
+}
+
+// preflight runs the attach checks against the live cluster.
+func (m *Manager) preflight(ctx context.Context, cs kubernetes.Interface, id api.ResourceID, purpose string) *api.PreflightReport {
+	rep := cluster.Preflight(ctx, cs, cluster.PreflightOptions{Purpose: purpose, MinVersion: m.cfg.MinVersion, MaxVersion: m.cfg.MaxVersion,
+		Attachment: m.attachment(id)})
+	now := m.cfg.Now().UTC()
+	out := &api.PreflightReport{KubernetesVersion: rep.KubernetesVersion, Nodes: rep.Nodes, VCPUs: rep.VCPUs, GPUs: rep.GPUs, Time: &now}
+	for _, c := range rep.Checks {
+		out.Checks = append(out.Checks, api.PreflightCheck{Name: c.Name, Status: string(c.Status), Reason: c.Reason, Message: c.Message})
+	}
+	return out
+}
+
+// preflightError is the 400 of a failed preflight: every failing check
+// is a detail, and the whole report is attached as the error's target.
+func preflightError(rep *api.PreflightReport) error {
+	var details []api.ErrorDetail
+	for _, c := range rep.Checks {
+		if c.Status == string(cluster.StatusFail) {
+			details = append(details, api.ErrorDetail{Code: c.Reason, Message: c.Message, Target: c.Name})
+		}
+	}
+	if len(details) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("the cluster failed %d of %d preflight checks; nothing was written to it:", len(details), len(rep.Checks))
+	for _, c := range rep.Checks {
+		msg += fmt.Sprintf("\n  %-4s %-20s %s", c.Status, c.Name, c.Message)
+	}
+	return &APIError{Status: http.StatusBadRequest, ErrorDetail: api.ErrorDetail{Code: "PreflightFailed", Message: msg, Details: details}}
+}
+
+// installServices claims the cluster for the compute (if not yet), installs
+// the router and waits for it; the compute then lists what runs.
+func (m *Manager) installServices(ctx context.Context, computeID string, cid api.ResourceID, purpose string) error {
+	id, err := api.ParseResourceID(computeID)
+	if err != nil {
+		return err
+	}
+	cs, pc, err := m.clusterClient(ctx, cid)
+	if err != nil {
+		return err
+	}
+	if err := cluster.Claim(ctx, cs, m.attachment(id)); err != nil {
+		if errors.Is(err, cluster.ErrAttached) {
+			return apiErr(http.StatusConflict, "AlreadyAttached", "%v", err)
+		}
+		return err
+	}
+	image := pc.KubemlImage
+	if image == "" {
+		image = m.cfg.RouterImage
+	}
+	if _, err := cluster.Install(ctx, cs, cluster.Services{Image: image, Purpose: purpose}); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, routerReadyTimeout)
+	defer cancel()
+	if err := cluster.WaitReady(wctx, cs); err != nil {
+		return apiErr(http.StatusConflict, "RouterNotReady", "the scoring router did not become ready: %v", err)
+	}
+	version, addr, _, err := cluster.RouterStatus(ctx, cs)
+	if err != nil {
+		return err
+	}
+	return m.updateComputeJSON(ctx, computeID, func(c *api.Compute) {
+		c.Properties.Properties.SystemServices = []api.SystemService{{SystemServiceType: "ScoringFrontEnd", PublicIPAddress: addr, Version: version}}
+	})
+}
+
+// removeServices removes what kubeml installed in the compute's cluster
+// and its attachment record. A cluster that is gone has nothing left.
+func (m *Manager) removeServices(ctx context.Context, computeID string, cid api.ResourceID) error {
+	id, err := api.ParseResourceID(computeID)
+	if err != nil {
+		return err
+	}
+	cs, _, err := m.clusterClient(ctx, cid)
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, provider.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := cluster.Uninstall(ctx, cs, m.attachment(id)); errors.Is(err, cluster.ErrAttached) {
+		// Someone else holds the cluster now: forget the compute, touch nothing.
+		m.cfg.Log.Warn("detaching a compute whose cluster another attachment holds", "compute", computeID, "err", err)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrs := make(chan string, 1)
+	r := New(Config{Listen: "127.0.0.1:0", Ready: func(addr string) { addrs <- addr }})
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+
+	var addr string
+	select {
+	case addr = <-addrs:
+	case err := <-done:
+		t.Fatalf("Run returned before it was ready: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run never became ready")
+	}
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /readyz = %d, want 200", resp.StatusCode)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run after cancel = %v, want nil", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run did not stop after its context was cancelled")
+	}
+	if w := do(r.Handler(), "GET", "/readyz"); w.Code != http.StatusServiceUnavailable {
+		t.Errorf("GET /readyz after Run = %d, want 503", w.Code)
+	}
+}
+
+func TestRunReportsListenErrors(t *testing.T) {
+	err := New(Config{Listen: "127.0.0.1:not-a-port"}).Run(context.Background())
+	if err == nil {
+		t.Fatal("Run on a bad address succeeded")
+	}
+}
+
+// FuzzHandler checks that no method or path makes the handler panic or
+// answer with a malformed JSON body. Its seeds run with go test.
+func FuzzHandler(f *testing.F) {
+	for _, seed := range []string{
+		"", "/", "//", "*", "healthz", "/api", "/api/v1/service", "/api/v1/service/",
+		"/api/v1/service//score", "/api/v1/service/%zz/score", "/api/v1/service/a%2Fb/score",
+		"/v2/models", "/v2/models/", "/v2/models//infer", "/v2/models/%00/infer",
+		"/v2/models/" + strings.Repeat("x", 5000), "/\xff\xfe", "/api/v1/service/\xff/score",
+	} {
+		f.Add("POST", seed)
+		f.Add("", seed)
+	}
+	h := newTestRouter().Handler()
+	f.Fuzz(func(t *testing.T, method, path string) {
+		u := &url.URL{Path: path}
+		if strings.HasPrefix(path, "/api/") {
+			u.RawPath = path // as if the client sent it unescaped
+		}
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Method, req.URL = method, u
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code < 200 || w.Code > 599 {
+			t.Fatalf("%q %q: status %d", method, path, w.Code)
+		}
+		if w.Header().Get("Content-Type") == "application/json" && !json.Valid(w.Body.Bytes()) {
+			t.Fatalf("%q %q: invalid JSON %q", method, path, w.Body)
+		}
+	})
+}
