@@ -67,6 +67,11 @@ func TestUpSurvivesKillsAndDownCleansUp(t *testing.T) {
 		t.Fatalf("second up: %s", out)
 	}
 	cs := client(t, filepath.Join(data, "local-dev.kubeconfig"))
+	// The router runs kubeml's image in kubeml-system, Ready, as kubectl shows.
+	if out, err := exec.Command("kubectl", "--kubeconfig", filepath.Join(data, "local-dev.kubeconfig"), "-n", "kubeml-system",
+		"get", "deployment", "kubeml-router", "-o", "jsonpath={.status.readyReplicas}").CombinedOutput(); err != nil || string(out) != "1" {
+		t.Errorf("kubectl: router ready replicas = %q, %v", out, err)
+	}
 	tag, err := image.ContentTag(env.KubemlBinary)
 	if err != nil {
 		t.Fatal(err)

@@ -247,3 +247,13 @@ func BuildKubeml(dir string) (string, error) {
 	}
 	return bin, nil
 }
+
+// ConnectKubeconfig returns a client for a kubeconfig.
+func ConnectKubeconfig(kubeconfig []byte) ([]byte, kubernetes.Interface, error) {
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	return kubeconfig, cs, err
+}

@@ -87,7 +87,14 @@ func preflightError(rep *api.PreflightReport) error {
 	for _, c := range rep.Checks {
 		msg += fmt.Sprintf("\n  %-4s %-20s %s", c.Status, c.Name, c.Message)
 	}
-	return &APIError{Status: http.StatusBadRequest, ErrorDetail: api.ErrorDetail{Code: "PreflightFailed", Message: msg, Details: details}}
+	// Attached elsewhere, and nothing else wrong: that is a conflict.
+	status, code := http.StatusConflict, "AlreadyAttached"
+	for _, d := range details {
+		if d.Code != "AlreadyAttached" {
+			status, code = http.StatusBadRequest, "PreflightFailed"
+		}
+	}
+	return &APIError{Status: status, ErrorDetail: api.ErrorDetail{Code: code, Message: msg, Details: details}}
 }
 
 // installServices claims the cluster for the compute (if not yet), installs

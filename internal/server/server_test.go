@@ -37,11 +37,17 @@ type testServer struct {
 	srv   *server.Server
 }
 
-func newTestServer(t testing.TB) *testServer {
+func newTestServer(t testing.TB) *testServer { return newTestServerWith(t, nil) }
+
+// newTestServerWith is newTestServer with a changed configuration.
+func newTestServerWith(t testing.TB, change func(*server.Config)) *testServer {
 	t.Helper()
 	clustertest.Require(t, env)
 	dir := t.TempDir()
 	cfg := server.Defaults(dir)
+	if change != nil {
+		change(&cfg)
+	}
 	srv, err := server.New(cfg, env.Registry, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,283 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/clustertest"
+	"github.com/kubeml/kubeml/internal/compute"
+	"github.com/kubeml/kubeml/internal/proc"
+	"github.com/kubeml/kubeml/internal/server"
+)
+
+// makeCluster creates a simulated managed cluster through the API and
+// returns its id.
+func (s *testServer) makeCluster(name string, count int, size string) string {
+	s.t.Helper()
+	path := "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.ContainerService/managedClusters/" + name
+	code, h, body := s.call("PUT", path+av, api.ManagedCluster{Location: "simulated",
+		Properties: api.ManagedClusterProperties{AgentPoolProfiles: []api.AgentPoolProfile{{Name: "pool", Count: &count, VMSize: size}}}})
+	if code != 201 && code != 200 {
+		s.t.Fatalf("cluster: %d %s", code, body)
+	}
+	if h.Get("Azure-AsyncOperation") != "" {
+		if op := s.wait(h); op.Status != "Succeeded" {
+			s.t.Fatalf("cluster: %+v", op)
+		}
+	}
+	s.t.Cleanup(func() {
+		if _, h, _ := s.call("DELETE", path+av, nil); h.Get("Azure-AsyncOperation") != "" {
+			s.wait(h)
+		}
+	})
+	return path
+}
+
+func attachBody(clusterID, purpose string) api.Compute {
+	return api.Compute{Properties: api.ComputeProperties{ComputeType: "AKS", ResourceID: clusterID,
+		Properties: &api.AKSProperties{ClusterPurpose: purpose}}}
+}
+
+// managed lists what kubeml made in the cluster.
+func (s *testServer) managed(clusterID string) []cluster.Object {
+	s.t.Helper()
+	code, _, body := s.call("POST", clusterID+"/listClusterAdminCredential"+av, nil)
+	var cr api.CredentialResults
+	if code != 200 || json.Unmarshal(body, &cr) != nil {
+		s.t.Fatalf("credentials: %d %s", code, body)
+	}
+	_, cs, err := clustertest.ConnectKubeconfig(cr.Kubeconfigs[0].Value)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	objs, err := cluster.Managed(context.Background(), cs)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return objs
+}
+
+func TestAttachDetachReattachLeavesNothingBehind(t *testing.T) {
+	s := newTestServer(t)
+	ws := s.workspace("attachws")
+	cid := s.makeCluster("attachme", 3, "Standard_D3_v2")
+	code, h, body := s.call("PUT", ws+"/computes/myaks"+av, attachBody(cid, "FastProd"))
+	if code != 201 {
+		t.Fatalf("attach: %d %s", code, body)
+	}
+	if op := s.wait(h); op.Status != "Succeeded" {
+		t.Fatalf("attach: %+v", op)
+	}
+	var c api.Compute
+	_, _, body = s.call("GET", ws+"/computes/myaks"+av, nil)
+	json.Unmarshal(body, &c)
+	p := c.Properties.Properties
+	if c.Properties.ProvisioningState != "Succeeded" || len(p.SystemServices) != 1 || p.Preflight == nil || p.Preflight.VCPUs != 12 {
+		t.Fatalf("attached compute: %s", body)
+	}
+	if objs := s.managed(cid); len(objs) < 8 {
+		t.Fatalf("installed objects: %v", objs)
+	}
+	// Detach removes everything kubeml made; the cluster stays.
+	code, h, _ = s.call("DELETE", ws+"/computes/myaks"+av+"&underlyingResourceAction=Detach", nil)
+	if code != 202 {
+		t.Fatalf("detach: %d", code)
+	}
+	if op := s.wait(h); op.Status != "Succeeded" {
+		t.Fatalf("detach: %+v", op)
+	}
+	if objs := s.managed(cid); len(objs) != 0 {
+		t.Fatalf("left after detach: %v", objs)
+	}
+	if code, _, body := s.call("GET", cid+av, nil); code != 200 || !strings.Contains(string(body), `"Succeeded"`) {
+		t.Fatalf("cluster after detach: %d %s", code, body)
+	}
+	// Re-attach needs no clean-up.
+	code, h, body = s.call("PUT", ws+"/computes/again"+av, attachBody(cid, "FastProd"))
+	if code != 201 {
+		t.Fatalf("re-attach: %d %s", code, body)
+	}
+	if op := s.wait(h); op.Status != "Succeeded" {
+		t.Fatalf("re-attach: %+v", op)
+	}
+	_, h, _ = s.call("DELETE", ws+"/computes/again"+av+"&underlyingResourceAction=Detach", nil)
+	s.wait(h)
+}
+
+func TestAttachRefusalsComeBeforeAnythingIsWritten(t *testing.T) {
+	s := newTestServerWith(t, func(c *server.Config) { c.MinKubernetesVersion, c.MaxKubernetesVersion = "1.30", "1.37" })
+	ws := s.workspace("refusews")
+	small := s.makeCluster("small", 2, "Standard_D3_v2")
+	cases := map[string]struct {
+		server *testServer
+		body   api.Compute
+		code   int
+		reason string
+	}{
+		"a FastProd cluster with 8 vCPUs": {s, attachBody(small, "FastProd"), 400, "InsufficientVCPUs"},
+	}
+	old := newTestServerWith(t, func(c *server.Config) { c.MinKubernetesVersion, c.MaxKubernetesVersion = "1.10", "1.14" })
+	oldWS := old.workspace("oldws")
+	oldCluster := old.makeCluster("small", 2, "Standard_D3_v2") // the same cluster, adopted
+	cases["a version outside the window"] = struct {
+		server *testServer
+		body   api.Compute
+		code   int
+		reason string
+	}{old, attachBody(oldCluster, "DevTest"), 400, "VersionUnsupported"}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			w := ws
+			if c.server == old {
+				w = oldWS
+			}
+			code, _, body := c.server.call("PUT", w+"/computes/refused"+av, c.body)
+			if code != c.code || !strings.Contains(string(body), c.reason) || !strings.Contains(string(body), "preflight") {
+				t.Fatalf("%d %s", code, body)
+			}
+			if objs := c.server.managed(small); len(objs) != 0 {
+				t.Fatalf("written to the cluster: %v", objs)
+			}
+			if code, _, _ := c.server.call("GET", w+"/computes/refused"+av, nil); code != 404 {
+				t.Fatalf("the compute was saved: %d", code)
+			}
+		})
+	}
+	// An attached cluster: a second attach gets 409 with the report.
+	code, h, body := s.call("PUT", ws+"/computes/first"+av, attachBody(small, "DevTest"))
+	if code != 201 {
+		t.Fatalf("first attach: %d %s", code, body)
+	}
+	s.wait(h)
+	before := len(s.managed(small))
+	code, _, body = old.call("PUT", oldWS+"/computes/second"+av, attachBody(oldCluster, "DevTest"))
+	if code != 409 || !strings.Contains(string(body), "AlreadyAttached") || !strings.Contains(string(body), "first") {
+		t.Fatalf("second attach: %d %s", code, body)
+	}
+	if after := len(s.managed(small)); after != before {
+		t.Fatalf("the second attach wrote to the cluster: %d -> %d objects", before, after)
+	}
+	_, h, _ = s.call("DELETE", ws+"/computes/first"+av+"&underlyingResourceAction=Detach", nil)
+	s.wait(h)
+}
+
+// Two servers (own databases, the same provider state) race 20 attaches of
+// one cluster: exactly one wins, every other answer is 409.
+func TestConcurrentAttachesFromTwoServersHaveOneWinner(t *testing.T) {
+	a, b := newTestServer(t), newTestServer(t)
+	wsA, wsB := a.workspace("racea"), b.workspace("raceb")
+	cid := a.makeCluster("contended", 1, "Standard_D3_v2")
+	b.makeCluster("contended", 1, "Standard_D3_v2") // adopted by the second server
+	var mu sync.Mutex
+	codes := map[int]int{}
+	var winner http.Header
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, ws := a, wsA
+			if i%2 == 1 {
+				s, ws = b, wsB
+			}
+			code, h, _ := s.call("PUT", ws+"/computes/race"+string(rune('a'+i))+av, attachBody(cid, "DevTest"))
+			mu.Lock()
+			defer mu.Unlock()
+			codes[code]++
+			if code == 201 {
+				winner = h
+			}
+		}()
+	}
+	wg.Wait()
+	if codes[201] != 1 || codes[409] != 19 {
+		t.Fatalf("answers: %v, want one 201 and 19 409", codes)
+	}
+	srv := a
+	if !strings.Contains(winner.Get("Azure-AsyncOperation"), a.url) {
+		srv = b
+	}
+	if op := srv.wait(winner); op.Status != "Succeeded" {
+		t.Fatalf("the winner: %+v", op)
+	}
+	for _, p := range []struct {
+		s  *testServer
+		ws string
+	}{{a, wsA}, {b, wsB}} {
+		_, _, body := p.s.call("GET", p.ws+"/computes"+av, nil)
+		var list api.ComputeList
+		json.Unmarshal(body, &list)
+		for _, c := range list.Value {
+			_, h, _ := p.s.call("DELETE", p.ws+"/computes/"+c.Name+av+"&underlyingResourceAction=Detach", nil)
+			p.s.wait(h)
+		}
+	}
+}
+
+// Stopping the cluster's API server flips the compute's health within the
+// threshold; starting it again flips it back.
+func TestHealthFollowsTheAPIServer(t *testing.T) {
+	s := newTestServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.srv.Manager().RunHealth(ctx, compute.HealthConfig{Interval: 200 * time.Millisecond, FailureThreshold: 3, Timeout: time.Second})
+	ws := s.workspace("healthws")
+	cid := s.makeCluster("probed", 1, "Standard_D3_v2")
+	_, h, body := s.call("PUT", ws+"/computes/watched"+av, attachBody(cid, "DevTest"))
+	if op := s.wait(h); op.Status != "Succeeded" {
+		t.Fatalf("attach: %+v %s", op, body)
+	}
+	health := func() *api.Health {
+		var c api.Compute
+		_, _, body := s.call("GET", ws+"/computes/watched"+av, nil)
+		json.Unmarshal(body, &c)
+		return c.Properties.Properties.Health
+	}
+	waitHealth := func(want string) *api.Health {
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if h := health(); h != nil && h.Status == want {
+				return h
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("health never became %s: %+v", want, health())
+		return nil
+	}
+	waitHealth("Healthy")
+	// Stop the cluster's API server.
+	dirs, _ := filepath.Glob(filepath.Join(env.Root, "simulated", "probed-*", "run", "kube-apiserver.pid"))
+	if len(dirs) != 1 {
+		t.Fatalf("API server pid files: %v", dirs)
+	}
+	pid, ok := proc.Running(dirs[0])
+	if !ok {
+		t.Fatal("API server not running")
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	h2 := waitHealth("Unhealthy")
+	if h2.ConsecutiveFailures < 3 || h2.Reason != "ProbeFailed" {
+		t.Fatalf("unhealthy condition: %+v", h2)
+	}
+	if code, _, body := s.call("POST", ws+"/computes/watched/listNodes"+av, nil); code != 409 || !strings.Contains(string(body), "ClusterUnhealthy") {
+		t.Fatalf("listNodes on an unhealthy cluster: %d %s", code, body)
+	}
+	// Start it again.
+	if _, h, _ := s.call("POST", cid+"/start"+av, nil); h.Get("Azure-AsyncOperation") != "" {
+		if op := s.wait(h); op.Status != "Succeeded" {
+			t.Fatalf("start: %+v", op)
+		}
+	}
+	waitHealth("Healthy")
+	_, h, _ = s.call("DELETE", ws+"/computes/watched"+av+"&underlyingResourceAction=Detach", nil)
+	s.wait(h)
+}
