@@ -60,6 +60,14 @@ type AKSProperties struct {
 	Namespace                  string                  `json:"namespace,omitempty"`
 	DefaultInstanceType        string                  `json:"defaultInstanceType,omitempty"`
 	InstanceTypes              map[string]InstanceType `json:"instanceTypes,omitempty"`
+	// Kubeconfig attaches a Kubernetes compute: write-only (kept
+	// encrypted, never returned). Context picks one of its contexts.
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	Context    string `json:"context,omitempty"`
+	// ScopedCredentials (default true) makes kubeml replace the given
+	// credentials with a service account of its own that has only the
+	// rights kubeml needs.
+	ScopedCredentials *bool `json:"scopedCredentials,omitempty"`
 	// Preflight is the report of the checks run against the cluster when
 	// it was attached.
 	Preflight *PreflightReport `json:"preflight,omitempty"`
