@@ -15,8 +15,9 @@ func newComputeTarget(c *cli) *cobra.Command {
 		Use:   "computetarget",
 		Short: "Manage a workspace's Kubernetes compute targets (inference clusters)",
 		Long: `computetarget creates Kubernetes inference clusters for a workspace, or
-attaches existing managed clusters, then shows, scales, detaches or deletes
-them. Long operations wait with progress on stderr unless --no-wait.`,
+attaches existing ones (managed clusters, or any Kubernetes cluster by its
+kubeconfig, checked first with preflight), then shows, scales, detaches or
+deletes them. Long operations wait with progress on stderr unless --no-wait.`,
 		Example: "  kubeml ml computetarget create aks -n myaks -g myresourcegroup -w myworkspace -l simulated\n" +
 			"  kubeml ml computetarget attach aks -n myaks -i CLUSTER_RESOURCE_ID -g myresourcegroup -w myworkspace\n" +
 			"  kubeml ml computetarget detach -n myaks -g myresourcegroup -w myworkspace --yes",
@@ -25,12 +26,13 @@ them. Long operations wait with progress on stderr unless --no-wait.`,
 		Example: "  kubeml ml computetarget create aks -n myaks -l simulated"}
 	create.AddCommand(newComputeCreateAKS(c))
 	attach := &cobra.Command{Use: "attach", Short: "Attach an existing cluster as a compute target",
-		Example: "  kubeml ml computetarget attach aks -n myaks --cluster-name mycluster --cluster-resource-group myresourcegroup"}
-	attach.AddCommand(newComputeAttachAKS(c))
+		Example: "  kubeml ml computetarget attach aks -n myaks --cluster-name mycluster --cluster-resource-group myresourcegroup\n" +
+			"  kubeml ml computetarget attach kubernetes -n mycluster --kubeconfig ~/.kube/config"}
+	attach.AddCommand(newComputeAttachAKS(c), newComputeAttachKubernetes(c))
 	update := &cobra.Command{Use: "update", Short: "Update (scale) a compute target",
 		Example: "  kubeml ml computetarget update aks -n myaks --agent-count 5"}
 	update.AddCommand(newComputeUpdateAKS(c))
-	cmd.AddCommand(create, attach, update, newComputeShow(c), newComputeList(c),
+	cmd.AddCommand(create, attach, newComputePreflight(c), update, newComputeShow(c), newComputeList(c),
 		newComputeRemove(c, client.ActionDelete), newComputeRemove(c, client.ActionDetach), newComputeCredentials(c))
 	return cmd
 }

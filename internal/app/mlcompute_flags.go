@@ -23,7 +23,7 @@ type targetFlags struct {
 
 func (t *targetFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&t.purpose, "cluster-purpose", "", "FastProd (default; >= 3 nodes and 12 vCPUs), DenseProd or DevTest")
+	purposeFlag(cmd, &t.purpose)
 	f.StringVar(&t.lbType, "load-balancer-type", "", "PublicIp (default) or InternalLoadBalancer")
 	f.StringVar(&t.lbSubnet, "load-balancer-subnet", "", "subnet of an InternalLoadBalancer (default aks-subnet)")
 	f.StringVar(&t.sslCname, "ssl-cname", "", "CNAME of the scoring endpoint's TLS certificate (with --ssl-cert-file and --ssl-key-file)")
@@ -33,6 +33,11 @@ func (t *targetFlags) add(cmd *cobra.Command) {
 	f.BoolVar(&t.sslOverwrite, "ssl-overwrite-domain", false, "overwrite an existing domain with the same leaf domain label")
 	f.StringVar(&t.description, "description", "", "description of the compute target")
 	f.BoolVar(&t.noWait, "no-wait", false, "do not wait for the operation to finish")
+}
+
+// purposeFlag adds --cluster-purpose.
+func purposeFlag(cmd *cobra.Command, purpose *string) {
+	cmd.Flags().StringVar(purpose, "cluster-purpose", "", "FastProd (default; >= 3 nodes and 12 vCPUs), DenseProd or DevTest")
 }
 
 // ssl is the TLS configuration of the flags: nil when none is given,
@@ -113,33 +118,51 @@ func (c *createFlags) provisioning(sub string) (client.ProvisioningConfiguration
 // attachFlags are `computetarget attach aks`'s own flags.
 type attachFlags struct {
 	targetFlags
-	resourceID, clusterName, clusterGroup string
+	cluster clusterFlags
 }
 
 func (a *attachFlags) add(cmd *cobra.Command) {
 	a.targetFlags.add(cmd)
-	f := cmd.Flags()
-	f.StringVarP(&a.resourceID, "compute-resource-id", "i", "", "resource id of the managed cluster to attach")
-	f.StringVar(&a.clusterName, "cluster-name", "", "name of the managed cluster to attach (instead of -i)")
-	f.StringVar(&a.clusterGroup, "cluster-resource-group", "", "resource group of --cluster-name (default: the workspace's)")
+	a.cluster.add(cmd)
 }
 
 // attachment is the AttachConfiguration of the flags; rg is the
 // workspace's resource group.
 func (a *attachFlags) attachment(rg string) (client.AttachConfiguration, error) {
 	ssl, err := a.ssl()
-	cfg := client.AttachConfiguration{ResourceID: a.resourceID, ClusterName: a.clusterName, ClusterPurpose: a.purpose,
+	cfg := client.AttachConfiguration{ClusterPurpose: a.purpose,
 		LoadBalancerType: a.lbType, LoadBalancerSubnet: a.lbSubnet, SSL: ssl, Description: a.description}
-	if a.clusterName != "" {
-		cfg.ResourceGroup = a.clusterGroup
+	if err != nil {
+		return cfg, err
+	}
+	return a.cluster.attachment(cfg, rg)
+}
+
+// clusterFlags name the managed cluster of `attach aks` and `preflight
+// aks`: -i, or --cluster-name and --cluster-resource-group.
+type clusterFlags struct {
+	resourceID, clusterName, clusterGroup string
+}
+
+func (k *clusterFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&k.resourceID, "compute-resource-id", "i", "", "resource id of the managed cluster to attach")
+	f.StringVar(&k.clusterName, "cluster-name", "", "name of the managed cluster to attach (instead of -i)")
+	f.StringVar(&k.clusterGroup, "cluster-resource-group", "", "resource group of --cluster-name (default: the workspace's)")
+}
+
+// attachment is cfg naming the cluster of the flags, checked; rg is the
+// workspace's resource group.
+func (k *clusterFlags) attachment(cfg client.AttachConfiguration, rg string) (client.AttachConfiguration, error) {
+	cfg.ResourceID, cfg.ClusterName = k.resourceID, k.clusterName
+	if k.clusterName != "" {
+		cfg.ResourceGroup = k.clusterGroup
 		if cfg.ResourceGroup == "" {
 			cfg.ResourceGroup = rg
 		}
 	}
-	if err == nil {
-		if err = cfg.Validate(); err != nil {
-			err = fmt.Errorf("%w: pass -i/--compute-resource-id, or --cluster-name (and --cluster-resource-group)", err)
-		}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("%w: pass -i/--compute-resource-id, or --cluster-name (and --cluster-resource-group)", err)
 	}
-	return cfg, err
+	return cfg, nil
 }

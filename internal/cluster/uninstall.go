@@ -93,6 +93,8 @@ func waitNamespaceGone(ctx context.Context, cs kubernetes.Interface) error {
 		switch {
 		case apierrors.IsNotFound(err):
 			return nil
+		case apierrors.IsUnauthorized(err) || apierrors.IsForbidden(err):
+			return nil // scoped credentials: kubeml's account went with the namespace
 		case err == nil && n.DeletionTimestamp == nil:
 			return nil // not ours: left in place
 		case err != nil && ctx.Err() == nil:

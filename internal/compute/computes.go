@@ -52,7 +52,8 @@ func (m *Manager) CreateOrUpdateCompute(ctx context.Context, id api.ResourceID, 
 		return out, op, true, err
 	}
 	if strings.EqualFold(c.Properties.ComputeType, api.ComputeKubernetes) {
-		return nil, "", false, apiErr(http.StatusBadRequest, "NotSupported", "computeType Kubernetes attaches an existing cluster by kubeconfig, which this server does not do yet; use computeType AKS")
+		out, op, err := m.attachKubernetes(ctx, id, c)
+		return out, op, true, err
 	}
 	if computeLocation(&c) == "" {
 		var ws api.Workspace

@@ -108,13 +108,9 @@ func (m *Manager) probe(ctx context.Context, c *api.Compute, hc HealthConfig) *a
 }
 
 func (m *Manager) probeOnce(ctx context.Context, c *api.Compute, timeout time.Duration) error {
-	cid, err := api.ParseResourceID(c.Properties.ResourceID)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cs, _, err := m.clusterClient(ctx, cid)
+	cs, _, err := m.computeCluster(ctx, c)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 		return nil, "", err
 	}
 	purpose := out.Properties.Properties.ClusterPurpose
-	out.Properties.Properties.Preflight = m.preflight(ctx, cs, id, purpose)
+	out.Properties.Properties.Preflight = m.preflight(ctx, cs, id, purpose, "")
 	if err := preflightError(out.Properties.Properties.Preflight); err != nil {
 		return nil, "", err
 	}
@@ -62,11 +62,19 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 // PreflightCompute runs an attach's checks and returns the report without
 // attaching (the API's dryRun).
 func (m *Manager) PreflightCompute(ctx context.Context, id api.ResourceID, c api.Compute) (*api.PreflightReport, error) {
+	if strings.EqualFold(c.Properties.ComputeType, api.ComputeKubernetes) {
+		out, _, cs, err := m.kubernetesAttachable(ctx, id, c)
+		if err != nil {
+			return nil, err
+		}
+		p := out.Properties.Properties
+		return m.preflight(ctx, cs, id, p.ClusterPurpose, p.Namespace), nil
+	}
 	out, _, cs, err := m.attachable(ctx, id, c)
 	if err != nil {
 		return nil, err
 	}
-	return m.preflight(ctx, cs, id, out.Properties.Properties.ClusterPurpose), nil
+	return m.preflight(ctx, cs, id, out.Properties.Properties.ClusterPurpose, ""), nil
 }
 
 // attachable validates an attach request and returns the compute to
@@ -142,14 +150,14 @@ func (m *Manager) DeleteCompute(ctx context.Context, id api.ResourceID, action s
 	if s := c.Properties.ProvisioningState; busy(s) {
 		return "", errBusy("compute", id.ChildName, s)
 	}
+	if action == ActionDetach {
+		c.Properties.ProvisioningState = api.StateDeleting
+		in := clusterInput{ClusterID: c.Properties.ResourceID, ComputeID: id.String()}
+		return m.record(ctx, kindComputeDetach, id.String(), in, m.transition(ctx, id.String(), "compute", &c))
+	}
 	clusterID, err := api.ParseResourceID(c.Properties.ResourceID)
 	if err != nil {
 		return "", err
-	}
-	if action == ActionDetach {
-		c.Properties.ProvisioningState = api.StateDeleting
-		in := clusterInput{ClusterID: clusterID.String(), ComputeID: id.String(), Spec: provider.Spec{Name: ProviderName(clusterID)}}
-		return m.record(ctx, kindComputeDetach, id.String(), in, m.transition(ctx, id.String(), "compute", &c))
 	}
 	if c.Properties.IsAttachedCompute {
 		return "", apiErr(http.StatusConflict, "AttachedComputeDelete", "compute %s is an attached cluster, which kubeml did not create and will not delete: detach it instead (underlyingResourceAction=Detach)", id.ChildName)
@@ -176,6 +184,9 @@ func (m *Manager) computeKubeconfig(ctx context.Context, id api.ResourceID) ([]b
 	c, err := m.GetCompute(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if c.Properties.ComputeType == api.ComputeKubernetes {
+		return m.cfg.Store.GetSecret(ctx, kubeconfigSecret(c.ID))
 	}
 	cid, err := api.ParseResourceID(c.Properties.ResourceID)
 	if err != nil {
@@ -257,7 +268,7 @@ func (m *Manager) runCompute(ctx context.Context, op store.Operation) error {
 		return err
 	}
 	if op.Kind == kindComputeCreate {
-		if err := m.installServices(ctx, in.ComputeID, clusterID, in.Purpose); err != nil {
+		if err := m.installServices(ctx, in.ComputeID, in.Purpose); err != nil {
 			return err
 		}
 	}
@@ -277,12 +288,8 @@ func (m *Manager) runAttachment(ctx context.Context, op store.Operation) error {
 	if err := json.Unmarshal(op.Input, &in); err != nil {
 		return err
 	}
-	cid, err := api.ParseResourceID(in.ClusterID)
-	if err != nil {
-		return err
-	}
 	if op.Kind == kindComputeDetach {
-		if err := m.removeServices(ctx, in.ComputeID, cid); err != nil {
+		if err := m.removeServices(ctx, in.ComputeID); err != nil {
 			return err
 		}
 		if err := m.cfg.Store.Delete(ctx, in.ComputeID); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -290,7 +297,12 @@ func (m *Manager) runAttachment(ctx context.Context, op store.Operation) error {
 		}
 		return nil
 	}
-	if err := m.installServices(ctx, in.ComputeID, cid, in.Purpose); err != nil {
+	if in.Scoped {
+		if err := m.scopeCredentials(ctx, in.ComputeID); err != nil {
+			return err
+		}
+	}
+	if err := m.installServices(ctx, in.ComputeID, in.Purpose); err != nil {
 		return err
 	}
 	return m.updateComputeJSON(ctx, in.ComputeID, func(c *api.Compute) {
@@ -328,10 +340,8 @@ func (m *Manager) computeFailed(ctx context.Context, op store.Operation, cause e
 	})
 	switch op.Kind {
 	case kindComputeAttach: // leave the cluster as it was, so a retry can attach
-		if cid, err := api.ParseResourceID(in.ClusterID); err == nil {
-			if err := m.removeServices(ctx, in.ComputeID, cid); err != nil {
-				m.cfg.Log.Warn("failed to clean up a failed attach", "compute", in.ComputeID, "err", err)
-			}
+		if err := m.removeServices(ctx, in.ComputeID); err != nil {
+			m.cfg.Log.Warn("failed to clean up a failed attach", "compute", in.ComputeID, "err", err)
 		}
 		return
 	case kindComputeDetach:

@@ -60,9 +60,9 @@ func (m *Manager) attachment(id api.ResourceID) cluster.Attachment {
 }
 
 // preflight runs the attach checks against the live cluster.
-func (m *Manager) preflight(ctx context.Context, cs kubernetes.Interface, id api.ResourceID, purpose string) *api.PreflightReport {
+func (m *Manager) preflight(ctx context.Context, cs kubernetes.Interface, id api.ResourceID, purpose, namespace string) *api.PreflightReport {
 	rep := cluster.Preflight(ctx, cs, cluster.PreflightOptions{Purpose: purpose, MinVersion: m.cfg.MinVersion, MaxVersion: m.cfg.MaxVersion,
-		Attachment: m.attachment(id)})
+		Namespace: namespace, Attachment: m.attachment(id)})
 	now := m.cfg.Now().UTC()
 	out := &api.PreflightReport{KubernetesVersion: rep.KubernetesVersion, Nodes: rep.Nodes, VCPUs: rep.VCPUs, GPUs: rep.GPUs, Time: &now}
 	for _, c := range rep.Checks {
@@ -97,14 +97,48 @@ func preflightError(rep *api.PreflightReport) error {
 	return &APIError{Status: status, ErrorDetail: api.ErrorDetail{Code: code, Message: msg, Details: details}}
 }
 
-// installServices claims the cluster for the compute (if not yet), installs
-// the router and waits for it; the compute then lists what runs.
-func (m *Manager) installServices(ctx context.Context, computeID string, cid api.ResourceID, purpose string) error {
+// computeCluster returns a client for a compute's cluster and the image
+// its router runs: a managed cluster's comes from its provider, a
+// Kubernetes compute's from its stored (encrypted) kubeconfig.
+func (m *Manager) computeCluster(ctx context.Context, c *api.Compute) (kubernetes.Interface, string, error) {
+	if c.Properties.ComputeType == api.ComputeKubernetes {
+		kc, err := m.cfg.Store.GetSecret(ctx, kubeconfigSecret(c.ID))
+		if err != nil {
+			return nil, "", err
+		}
+		rc, err := restConfig(kc)
+		if err != nil {
+			return nil, "", err
+		}
+		cs, err := kubernetes.NewForConfig(rc)
+		return cs, m.cfg.RouterImage, err
+	}
+	cid, err := api.ParseResourceID(c.Properties.ResourceID)
+	if err != nil {
+		return nil, "", err
+	}
+	cs, pc, err := m.clusterClient(ctx, cid)
+	if err != nil {
+		return nil, "", err
+	}
+	if pc.KubemlImage != "" {
+		return cs, pc.KubemlImage, nil
+	}
+	return cs, m.cfg.RouterImage, nil
+}
+
+// installServices claims the cluster for the compute (if not yet),
+// installs the router and waits for it; the compute then lists what runs.
+func (m *Manager) installServices(ctx context.Context, computeID, purpose string) error {
 	id, err := api.ParseResourceID(computeID)
 	if err != nil {
 		return err
 	}
-	cs, pc, err := m.clusterClient(ctx, cid)
+	c, err := m.GetCompute(ctx, id)
+	if err != nil {
+		return err
+	}
+	cs, image, err := m.computeCluster(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -113,10 +147,6 @@ func (m *Manager) installServices(ctx context.Context, computeID string, cid api
 			return apiErr(http.StatusConflict, "AlreadyAttached", "%v", err)
 		}
 		return err
-	}
-	image := pc.KubemlImage
-	if image == "" {
-		image = m.cfg.RouterImage
 	}
 	if _, err := cluster.Install(ctx, cs, cluster.Services{Image: image, Purpose: purpose}); err != nil {
 		return err
@@ -137,12 +167,16 @@ func (m *Manager) installServices(ctx context.Context, computeID string, cid api
 
 // removeServices removes what kubeml installed in the compute's cluster
 // and its attachment record. A cluster that is gone has nothing left.
-func (m *Manager) removeServices(ctx context.Context, computeID string, cid api.ResourceID) error {
+func (m *Manager) removeServices(ctx context.Context, computeID string) error {
 	id, err := api.ParseResourceID(computeID)
 	if err != nil {
 		return err
 	}
-	cs, _, err := m.clusterClient(ctx, cid)
+	c, err := m.GetCompute(ctx, id)
+	if err != nil {
+		return err
+	}
+	cs, _, err := m.computeCluster(ctx, c)
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, provider.ErrNotFound) {
 		return nil
 	}

@@ -159,7 +159,8 @@ func TestAttachRefusalsComeBeforeAnythingIsWritten(t *testing.T) {
 	}
 	s.wait(h)
 	before := len(s.managed(small))
-	code, _, body = old.call("PUT", oldWS+"/computes/second"+av, attachBody(oldCluster, "DevTest"))
+	other := s.workspace("otherws") // another workspace of the same server
+	code, _, body = s.call("PUT", other+"/computes/second"+av, attachBody(small, "DevTest"))
 	if code != 409 || !strings.Contains(string(body), "AlreadyAttached") || !strings.Contains(string(body), "first") {
 		t.Fatalf("second attach: %d %s", code, body)
 	}
@@ -280,4 +281,60 @@ func TestHealthFollowsTheAPIServer(t *testing.T) {
 	waitHealth("Healthy")
 	_, h, _ = s.call("DELETE", ws+"/computes/watched"+av+"&underlyingResourceAction=Detach", nil)
 	s.wait(h)
+}
+
+// Any cluster attaches by kubeconfig; with scoped credentials (the
+// default) kubeml keeps a token of its own account instead of the admin
+// kubeconfig, and detach removes that account too.
+func TestAttachByKubeconfigWithScopedCredentials(t *testing.T) {
+	s := newTestServer(t)
+	ws := s.workspace("kubecfgws")
+	cid := s.makeCluster("anycluster", 1, "Standard_D3_v2")
+	_, _, body := s.call("POST", cid+"/listClusterAdminCredential"+av, nil)
+	var cr api.CredentialResults
+	json.Unmarshal(body, &cr)
+	admin := string(cr.Kubeconfigs[0].Value)
+	c := api.Compute{Properties: api.ComputeProperties{ComputeType: "Kubernetes",
+		Properties: &api.AKSProperties{Kubeconfig: admin, ClusterPurpose: "DevTest", Namespace: "models"}}}
+	// dryRun: the report, nothing attached.
+	code, _, body := s.call("PUT", ws+"/computes/bykc"+av+"&dryRun=true", c)
+	var rep api.PreflightReport
+	if json.Unmarshal(body, &rep); code != 200 || len(rep.Checks) == 0 || rep.Nodes != 1 {
+		t.Fatalf("dryRun: %d %s", code, body)
+	}
+	if objs := s.managed(cid); len(objs) != 0 {
+		t.Fatalf("dryRun wrote to the cluster: %v", objs)
+	}
+	code, h, body := s.call("PUT", ws+"/computes/bykc"+av, c)
+	if code != 201 || strings.Contains(string(body), "BEGIN") || strings.Contains(string(body), "client-key-data") {
+		t.Fatalf("attach: %d %s", code, body)
+	}
+	if op := s.wait(h); op.Status != "Succeeded" {
+		t.Fatalf("attach: %+v", op)
+	}
+	_, _, body = s.call("GET", ws+"/computes/bykc"+av, nil)
+	if strings.Contains(string(body), "client-key-data") || !strings.Contains(string(body), `"ScoringFrontEnd"`) {
+		t.Fatalf("GET shows secrets or no router: %s", body)
+	}
+	_, _, body = s.call("POST", ws+"/computes/bykc/listKeys"+av, nil)
+	var keys api.ComputeSecrets
+	json.Unmarshal(body, &keys)
+	if !strings.Contains(keys.AdminKubeConfig, "kubeml-agent") || strings.Contains(keys.AdminKubeConfig, "client-key-data") {
+		t.Fatalf("stored credentials are not scoped: %s", keys.AdminKubeConfig)
+	}
+	// The scoped account can do what kubeml does: list nodes.
+	if code, _, body := s.call("POST", ws+"/computes/bykc/listNodes"+av, nil); code != 200 {
+		t.Fatalf("listNodes with scoped credentials: %d %s", code, body)
+	}
+	_, h, _ = s.call("DELETE", ws+"/computes/bykc"+av+"&underlyingResourceAction=Detach", nil)
+	if op := s.wait(h); op.Status != "Succeeded" {
+		t.Fatalf("detach: %+v", op)
+	}
+	deadline := time.Now().Add(30 * time.Second) // the agent's cluster roles go by garbage collection
+	for len(s.managed(cid)) != 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if objs := s.managed(cid); len(objs) != 0 {
+		t.Fatalf("left after detach: %v", objs)
+	}
 }

@@ -1,0 +1,105 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// AgentName names kubeml's own service account (and its ClusterRole and
+// binding) that scoped credentials use.
+const AgentName = "kubeml-agent"
+
+// agentRules are the permissions kubeml needs, as RBAC rules, plus
+// reviewing its own access (for preflight).
+func agentRules() []rbacv1.PolicyRule {
+	rules := []rbacv1.PolicyRule{{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"selfsubjectaccessreviews"}, Verbs: []string{"create"}}}
+	for _, p := range permissions {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{p.group}, Resources: []string{p.resource}, Verbs: p.verbs})
+	}
+	return rules
+}
+
+// ScopedKubeconfig makes kubeml's own service account with only the rights
+// kubeml needs, and returns a kubeconfig with its token for server and CA,
+// to keep instead of the user's (admin) credentials. The account's
+// cluster-wide objects are owned by the kubeml-system namespace, so
+// deleting that namespace at detach removes them too (by the garbage
+// collector: the account cannot remove its own rights and then act).
+func ScopedKubeconfig(ctx context.Context, cs kubernetes.Interface, server string, ca []byte) ([]byte, error) {
+	if err := ensureNamespace(ctx, cs); err != nil {
+		return nil, err
+	}
+	ns, err := cs.CoreV1().Namespaces().Get(ctx, Namespace, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("failed to read namespace %s: %w", Namespace, err)
+	}
+	owner := []metav1.OwnerReference{{APIVersion: "v1", Kind: "Namespace", Name: ns.Name, UID: ns.UID}}
+	agent := map[string]string{ComponentLabel: "agent"}
+	sa := &corev1.ServiceAccount{ObjectMeta: meta(Namespace, AgentName, agent)}
+	role := &rbacv1.ClusterRole{ObjectMeta: meta("", AgentName, agent), Rules: agentRules()}
+	role.OwnerReferences = owner
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: meta("", AgentName, agent),
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: AgentName},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: AgentName, Namespace: Namespace}}}
+	binding.OwnerReferences = owner
+	secret := &corev1.Secret{ObjectMeta: meta(Namespace, AgentName+"-token", agent), Type: corev1.SecretTypeServiceAccountToken}
+	secret.Annotations = map[string]string{corev1.ServiceAccountNameKey: AgentName}
+	for _, create := range []func() error{
+		func() error {
+			_, err := cs.CoreV1().ServiceAccounts(Namespace).Create(ctx, sa, metav1.CreateOptions{})
+			return err
+		},
+		func() error {
+			_, err := cs.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{})
+			return err
+		},
+		func() error {
+			_, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{})
+			return err
+		},
+		func() error {
+			_, err := cs.CoreV1().Secrets(Namespace).Create(ctx, secret, metav1.CreateOptions{})
+			return err
+		},
+	} {
+		if err := create(); err != nil && !apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("failed to make kubeml's service account: %w", err)
+		}
+	}
+	token, err := waitToken(ctx, cs)
+	if err != nil {
+		return nil, err
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["cluster"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: ca}
+	cfg.AuthInfos[AgentName] = &clientcmdapi.AuthInfo{Token: token}
+	cfg.Contexts["kubeml"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: AgentName}
+	cfg.CurrentContext = "kubeml"
+	return clientcmd.Write(*cfg)
+}
+
+// waitToken waits for the token controller to fill the account's secret.
+func waitToken(ctx context.Context, cs kubernetes.Interface) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		s, err := cs.CoreV1().Secrets(Namespace).Get(ctx, AgentName+"-token", metav1.GetOptions{})
+		if err == nil && len(s.Data[corev1.ServiceAccountTokenKey]) > 0 {
+			return string(s.Data[corev1.ServiceAccountTokenKey]), nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("failed to get a token for %s/%s (is the cluster's token controller running?): %w", Namespace, AgentName, ctx.Err())
+		case <-time.After(pollInterval):
+		}
+	}
+}
