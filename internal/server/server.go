@@ -24,7 +24,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kubeml/kubeml/internal/compute"
+	"github.com/kubeml/kubeml/internal/image"
 	"github.com/kubeml/kubeml/internal/provider"
+	"github.com/kubeml/kubeml/internal/provider/local"
 	"github.com/kubeml/kubeml/internal/store"
 )
 
@@ -89,6 +91,9 @@ func New(cfg Config, providers provider.Registry, log *slog.Logger) (*Server, er
 		unlock()
 		return nil, err
 	}
+	if cfg.RouterImage == "" {
+		cfg.RouterImage = ownImage()
+	}
 	s := &Server{cfg: cfg, log: log, store: st, tokenHash: hash, unlock: unlock}
 	s.mgr = compute.NewManager(compute.Config{Store: st, Providers: providers, Locations: cfg.Locations, Log: log,
 		ServerID: serverID, MinVersion: cfg.MinKubernetesVersion, MaxVersion: cfg.MaxKubernetesVersion, RouterImage: cfg.RouterImage})
@@ -125,6 +130,20 @@ func (s *Server) HealthConfig() compute.HealthConfig {
 			}
 			s.metrics.healthy.WithLabelValues(id).Set(v)
 		}}
+}
+
+// ownImage is the image the local provider makes of this very binary, so
+// a local cluster attached by kubeconfig finds its router image preloaded.
+func ownImage() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	tag, err := image.ContentTag(exe)
+	if err != nil {
+		return ""
+	}
+	return local.KubemlRepo + ":" + tag
 }
 
 // ensureServerID names this server (in attachment records) for good.

@@ -95,7 +95,14 @@ func (s *testServer) call(method, path string, body any) (int, http.Header, []by
 }
 
 // wait polls an Azure-AsyncOperation URL until the operation ends.
-func (s *testServer) wait(h http.Header) api.Operation {
+func (s *testServer) wait(h http.Header) api.Operation { return s.waitEvery(h, 200*time.Millisecond) }
+
+// waitFast polls often, for benchmarks that time operations.
+func (s *testServer) waitFast(h http.Header) api.Operation {
+	return s.waitEvery(h, 20*time.Millisecond)
+}
+
+func (s *testServer) waitEvery(h http.Header, every time.Duration) api.Operation {
 	s.t.Helper()
 	url := h.Get("Azure-AsyncOperation")
 	if url == "" {
@@ -111,7 +118,7 @@ func (s *testServer) wait(h http.Header) api.Operation {
 		if op.Status != api.StatusInProgress {
 			return op
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(every)
 	}
 	s.t.Fatal("operation did not finish")
 	return api.Operation{}
