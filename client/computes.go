@@ -60,8 +60,9 @@ func (c *Client) ListComputes(ctx context.Context, sub, rg, ws string) ([]api.Co
 
 // BeginDeleteCompute removes a compute: action ActionDelete deletes the
 // cluster it created too, ActionDetach only detaches it. An absent
-// compute is done at once.
-func (c *Client) BeginDeleteCompute(ctx context.Context, id api.ResourceID, action string) (*Poller[struct{}], error) {
+// compute is done at once. The server refuses while models are deployed
+// on the cluster, unless Force is given.
+func (c *Client) BeginDeleteCompute(ctx context.Context, id api.ResourceID, action string, opts ...DeleteOption) (*Poller[struct{}], error) {
 	p, err := computePath(id)
 	if err != nil {
 		return nil, err
@@ -74,12 +75,25 @@ func (c *Client) BeginDeleteCompute(ctx context.Context, id api.ResourceID, acti
 	default:
 		return nil, fmt.Errorf("underlying resource action %q: want %s or %s", action, ActionDelete, ActionDetach)
 	}
-	resp, err := c.Do(ctx, http.MethodDelete, p, url.Values{"underlyingResourceAction": {action}}, nil, nil)
+	q := url.Values{"underlyingResourceAction": {action}}
+	for _, o := range opts {
+		if o == Force {
+			q.Set("force", "true")
+		}
+	}
+	resp, err := c.Do(ctx, http.MethodDelete, p, q, nil, nil)
 	if err != nil {
 		return nil, err
 	}
 	return newPoller[struct{}](c, resp, "", nil), nil
 }
+
+// DeleteOption changes a compute delete or detach.
+type DeleteOption int
+
+// Force detaches or deletes a compute even while models are deployed on
+// its cluster.
+const Force DeleteOption = 1
 
 // ListComputeKeys returns a compute's kubeconfigs and image pull secret.
 func (c *Client) ListComputeKeys(ctx context.Context, id api.ResourceID) (*api.ComputeSecrets, error) {

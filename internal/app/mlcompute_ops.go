@@ -24,14 +24,15 @@ attached again.`},
 // newComputeRemove is `computetarget delete` or `detach`, by action.
 func newComputeRemove(c *cli, action string) *cobra.Command {
 	var name string
-	var yes, noWait bool
+	var yes, noWait, force bool
 	h := removeHelp[action]
 	cmd := &cobra.Command{
 		Use:   h.use,
 		Short: h.short,
 		Long: h.long + `
 
-It asks first, unless --yes; without a terminal to ask on, --yes is needed.`,
+It asks first on a terminal, unless --yes. It is refused while models are
+deployed on the cluster, unless --force.`,
 		Example: fmt.Sprintf("  kubeml ml computetarget %s -n myaks -g myresourcegroup -w myworkspace --yes", h.use),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -49,7 +50,11 @@ It asks first, unless --yes; without a terminal to ask on, --yes is needed.`,
 			if _, err := cl.GetCompute(cmd.Context(), id); err != nil {
 				return err // a missing target is an error, as in az
 			}
-			p, err := cl.BeginDeleteCompute(cmd.Context(), id, action)
+			var opts []client.DeleteOption
+			if force {
+				opts = append(opts, client.Force)
+			}
+			p, err := cl.BeginDeleteCompute(cmd.Context(), id, action, opts...)
 			if err != nil {
 				return err
 			}
@@ -58,6 +63,7 @@ It asks first, unless --yes; without a terminal to ask on, --yes is needed.`,
 	}
 	nameFlag(cmd, &name, "compute target")
 	yesFlags(cmd, &yes, &noWait)
+	cmd.Flags().BoolVar(&force, "force", false, "even while models are deployed on the cluster")
 	return cmd
 }
 

@@ -134,7 +134,7 @@ func (m *Manager) GetCompute(ctx context.Context, id api.ResourceID) (*api.Compu
 // DeleteCompute detaches a compute (its cluster stays) or deletes it with
 // the cluster the workspace created for it. It returns the operation
 // started, or "" when it finished at once.
-func (m *Manager) DeleteCompute(ctx context.Context, id api.ResourceID, action string) (string, error) {
+func (m *Manager) DeleteCompute(ctx context.Context, id api.ResourceID, action string, force bool) (string, error) {
 	switch {
 	case strings.EqualFold(action, ActionDelete):
 		action = ActionDelete
@@ -149,6 +149,11 @@ func (m *Manager) DeleteCompute(ctx context.Context, id api.ResourceID, action s
 	}
 	if s := c.Properties.ProvisioningState; busy(s) {
 		return "", errBusy("compute", id.ChildName, s)
+	}
+	if !force {
+		if err := m.noLiveServices(ctx, &c); err != nil {
+			return "", err
+		}
 	}
 	if action == ActionDetach {
 		c.Properties.ProvisioningState = api.StateDeleting
@@ -169,6 +174,30 @@ func (m *Manager) DeleteCompute(ctx context.Context, id api.ResourceID, action s
 	c.Properties.ProvisioningState = api.StateDeleting
 	in := clusterInput{ClusterID: clusterID.String(), ComputeID: id.String(), Provider: p.Name(), Spec: provider.Spec{Name: ProviderName(clusterID)}}
 	return m.record(ctx, kindComputeDelete, id.String(), in, m.computeTransition(ctx, id.String(), clusterID.String(), &c, api.StateDeleting))
+}
+
+// noLiveServices refuses to detach or delete a compute while models are
+// deployed on its cluster (force overrides). A cluster that cannot be
+// asked does not block: its health already says why.
+func (m *Manager) noLiveServices(ctx context.Context, c *api.Compute) error {
+	if c.Properties.ProvisioningState != api.StateSucceeded {
+		return nil
+	}
+	cs, _, err := m.computeCluster(ctx, c)
+	if err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	live, err := cluster.ServiceDeployments(ctx, cs)
+	if err != nil || len(live) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(live))
+	for _, o := range live {
+		names = append(names, o.Namespace+"/"+o.Name)
+	}
+	return apiErr(http.StatusConflict, "DeploymentsExist", "compute %s still serves %d deployment(s) (%s): delete them first, or force it (--force; force=true)", c.Name, len(live), strings.Join(names, ", "))
 }
 
 // ComputeKeys returns the kubeconfig of a compute's cluster.

@@ -2,7 +2,12 @@ package server_test
 
 import (
 	"context"
+
 	"encoding/json"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -47,8 +52,9 @@ func attachBody(clusterID, purpose string) api.Compute {
 		Properties: &api.AKSProperties{ClusterPurpose: purpose}}}
 }
 
-// managed lists what kubeml made in the cluster.
-func (s *testServer) managed(clusterID string) []cluster.Object {
+// adminClient is a client of the managed cluster with its admin
+// credentials.
+func (s *testServer) adminClient(clusterID string) kubernetes.Interface {
 	s.t.Helper()
 	code, _, body := s.call("POST", clusterID+"/listClusterAdminCredential"+av, nil)
 	var cr api.CredentialResults
@@ -59,7 +65,13 @@ func (s *testServer) managed(clusterID string) []cluster.Object {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	objs, err := cluster.Managed(context.Background(), cs)
+	return cs
+}
+
+// managed lists what kubeml made in the cluster.
+func (s *testServer) managed(clusterID string) []cluster.Object {
+	s.t.Helper()
+	objs, err := cluster.Managed(context.Background(), s.adminClient(clusterID))
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -87,8 +99,20 @@ func TestAttachDetachReattachLeavesNothingBehind(t *testing.T) {
 	if objs := s.managed(cid); len(objs) < 8 {
 		t.Fatalf("installed objects: %v", objs)
 	}
-	// Detach removes everything kubeml made; the cluster stays.
-	code, h, _ = s.call("DELETE", ws+"/computes/myaks"+av+"&underlyingResourceAction=Detach", nil)
+	// A model deployment on the cluster blocks detach, unless forced.
+	cs := s.adminClient(cid)
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "mymodel", Namespace: "default", Labels: map[string]string{cluster.ServiceLabel: "mymodel"}},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "m"}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "m"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "m", Image: "x"}}}}}}
+	if _, err := cs.AppsV1().Deployments("default").Create(context.Background(), dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, body := s.call("DELETE", ws+"/computes/myaks"+av+"&underlyingResourceAction=Detach", nil); code != 409 || !strings.Contains(string(body), "default/mymodel") {
+		t.Fatalf("detach with a live deployment: %d %s", code, body)
+	}
+	// Detach (forced) removes everything kubeml made; the cluster stays.
+	code, h, _ = s.call("DELETE", ws+"/computes/myaks"+av+"&underlyingResourceAction=Detach&force=true", nil)
 	if code != 202 {
 		t.Fatalf("detach: %d", code)
 	}
@@ -109,7 +133,7 @@ func TestAttachDetachReattachLeavesNothingBehind(t *testing.T) {
 	if op := s.wait(h); op.Status != "Succeeded" {
 		t.Fatalf("re-attach: %+v", op)
 	}
-	_, h, _ = s.call("DELETE", ws+"/computes/again"+av+"&underlyingResourceAction=Detach", nil)
+	_, h, _ = s.call("DELETE", ws+"/computes/again"+av+"&underlyingResourceAction=Detach&force=true", nil)
 	s.wait(h)
 }
 

@@ -112,7 +112,7 @@ func (s *Server) computes(w http.ResponseWriter, r *http.Request, rt route) erro
 		s.accepted(w, r, createdStatus(created), op, c)
 	case r.Method == http.MethodDelete:
 		action := r.URL.Query().Get("underlyingResourceAction")
-		op, err := s.mgr.DeleteCompute(ctx, id, action)
+		op, err := s.mgr.DeleteCompute(ctx, id, action, strings.EqualFold(r.URL.Query().Get("force"), "true"))
 		switch {
 		case isNotFound(err):
 			writeJSON(w, http.StatusNoContent, nil)
