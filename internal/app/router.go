@@ -12,7 +12,7 @@ import (
 // newRouter runs the in-cluster scoring router, the program kubeml installs
 // into every cluster it attaches.
 func newRouter(s Streams) *cobra.Command {
-	var listen, logFormat string
+	var listen, logFormat, certFile, keyFile string
 	cmd := &cobra.Command{
 		Use:   "router",
 		Short: "Run the in-cluster scoring router (installed by kubeml on attach)",
@@ -32,12 +32,17 @@ It stops gracefully on SIGINT or SIGTERM.`,
 			default:
 				return fmt.Errorf("--log-format %q: want text or json", logFormat)
 			}
-			r := router.New(router.Config{Listen: listen, Version: Version, Log: slog.New(h)})
+			if (certFile == "") != (keyFile == "") {
+				return fmt.Errorf("--tls-cert-file and --tls-key-file go together")
+			}
+			r := router.New(router.Config{Listen: listen, Version: Version, Log: slog.New(h), TLSCertFile: certFile, TLSKeyFile: keyFile})
 			return r.Run(cmd.Context())
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", router.DefaultListen, "address to listen on")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&certFile, "tls-cert-file", "", "serve HTTPS with this certificate (PEM)")
+	f.StringVar(&keyFile, "tls-key-file", "", "key of --tls-cert-file (PEM)")
 	return cmd
 }

@@ -25,6 +25,9 @@ type Services struct {
 	HostNetwork bool
 	// ImagePullPolicy defaults to IfNotPresent.
 	ImagePullPolicy corev1.PullPolicy
+	// TLSCert and TLSKey (PEM), when set, go into the Secret
+	// kubeml-router-tls and the router serves HTTPS with them.
+	TLSCert, TLSKey []byte
 }
 
 // DefaultPort is the router's default listen port.
@@ -125,6 +128,10 @@ func Install(ctx context.Context, cs kubernetes.Interface, s Services) ([]Object
 		func() (Object, error) {
 			return apply(ctx, core.Services(Namespace), "Service", routerService(s), keepClusterIP)
 		},
+	}
+	if len(s.TLSCert) > 0 { // before the Deployment that mounts it
+		tls := func() (Object, error) { return apply(ctx, core.Secrets(Namespace), "Secret", routerTLS(s), nil) }
+		steps = append([]func() (Object, error){tls}, steps...)
 	}
 	for _, step := range steps {
 		o, err := step()

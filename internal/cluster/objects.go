@@ -68,9 +68,13 @@ func routerConfig(s Services) *corev1.ConfigMap {
 
 func routerDeployment(s Services) *appsv1.Deployment {
 	replicas := int32(s.Replicas)
+	scheme := corev1.URISchemeHTTP
+	if len(s.TLSCert) > 0 {
+		scheme = corev1.URISchemeHTTPS
+	}
 	probe := func(path string) *corev1.Probe {
 		return &corev1.Probe{
-			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("http")}},
+			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("http"), Scheme: scheme}},
 			PeriodSeconds: 5, TimeoutSeconds: 2, FailureThreshold: 3,
 		}
 	}
@@ -93,6 +97,12 @@ func routerDeployment(s Services) *appsv1.Deployment {
 	}
 	if s.HostNetwork {
 		pod.DNSPolicy = corev1.DNSClusterFirstWithHostNet
+	}
+	if len(s.TLSCert) > 0 {
+		c := &pod.Containers[0]
+		c.Args = append(c.Args, "--tls-cert-file", "/tls/tls.crt", "--tls-key-file", "/tls/tls.key")
+		c.VolumeMounts = []corev1.VolumeMount{{Name: "tls", MountPath: "/tls", ReadOnly: true}}
+		pod.Volumes = []corev1.Volume{{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: RouterTLSName}}}}
 	}
 	if s.Replicas > 1 {
 		// Preferred, not required: on fewer nodes than replicas the
@@ -128,4 +138,12 @@ func routerService(s Services) *corev1.Service {
 			}},
 		},
 	}
+}
+
+// RouterTLSName names the Secret holding the router's certificate.
+const RouterTLSName = "kubeml-router-tls"
+
+func routerTLS(s Services) *corev1.Secret {
+	return &corev1.Secret{ObjectMeta: meta(Namespace, RouterTLSName, routerLabels()), Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{corev1.TLSCertKey: s.TLSCert, corev1.TLSPrivateKeyKey: s.TLSKey}}
 }

@@ -63,6 +63,9 @@ func Uninstall(ctx context.Context, cs kubernetes.Interface, a Attachment) error
 		func() error { return remove(ctx, core.Services(Namespace), ns("Service")) },
 		func() error { return remove(ctx, cs.AppsV1().Deployments(Namespace), ns("Deployment")) },
 		func() error {
+			return remove(ctx, core.Secrets(Namespace), Object{"Secret", Namespace, RouterTLSName})
+		},
+		func() error {
 			return remove(ctx, core.ConfigMaps(Namespace), Object{"ConfigMap", Namespace, RouterConfigName})
 		},
 		func() error { return remove(ctx, rbac.RoleBindings(Namespace), ns("RoleBinding")) },

@@ -53,7 +53,7 @@ var CreateChecks = Chain{
 
 // AttachChecks is the chain for attaching an existing cluster: the
 // compute's own rules (the cluster's are checked against the cluster).
-var AttachChecks = Chain{checkName, checkReservedName, checkNameUnique}
+var AttachChecks = Chain{checkName, checkReservedName, checkNameUnique, checkSSL}
 
 // UpdateChecks is the chain for an update (scale) of an existing compute.
 var UpdateChecks = Chain{

@@ -161,7 +161,7 @@ func (m *Manager) createCompute(ctx context.Context, id api.ResourceID, c api.Co
 			return err
 		}
 		if secrets != nil && secrets.Cert != "" {
-			if err := tx.PutSecret(ctx, id.String()+"/ssl", []byte(secrets.Cert+"\n"+secrets.Key)); err != nil {
+			if err := tx.PutSecret(ctx, sslSecret(id.String()), joinCertKey(secrets.Cert, secrets.Key)); err != nil {
 				return err
 			}
 		}

@@ -97,9 +97,15 @@ func (m *Manager) attachKubernetes(ctx context.Context, id api.ResourceID, c api
 		return nil, "", err
 	}
 	in := clusterInput{ComputeID: id.String(), Purpose: p.ClusterPurpose, Scoped: p.ScopedCredentials == nil || *p.ScopedCredentials}
+	pem := takeSSL(p)
 	opID, err := m.record(ctx, kindComputeAttach, id.String(), in, func(tx store.Tx) error {
 		if err := createJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), out); err != nil {
 			return err
+		}
+		if pem != nil {
+			if err := tx.PutSecret(ctx, sslSecret(id.String()), pem); err != nil {
+				return err
+			}
 		}
 		return tx.PutSecret(ctx, kubeconfigSecret(id.String()), kc)
 	})
@@ -137,7 +143,8 @@ func (m *Manager) kubernetesAttachable(ctx context.Context, id api.ResourceID, c
 		return nil, nil, nil, err
 	}
 	now := m.cfg.Now().UTC()
-	props := &api.AKSProperties{ClusterPurpose: in.ClusterPurpose, Namespace: in.Namespace, ScopedCredentials: in.ScopedCredentials}
+	props := &api.AKSProperties{ClusterPurpose: in.ClusterPurpose, Namespace: in.Namespace, ScopedCredentials: in.ScopedCredentials,
+		SSLConfiguration: in.SSLConfiguration}
 	if props.ClusterPurpose == "" {
 		props.ClusterPurpose = api.PurposeFastProd
 	}

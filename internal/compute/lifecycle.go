@@ -40,12 +40,18 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 		}
 		return nil, "", err
 	}
+	pem := takeSSL(out.Properties.Properties)
 	in := clusterInput{ClusterID: cid.String(), ComputeID: id.String(), Provider: "", Spec: provider.Spec{Name: ProviderName(cid)}, Purpose: purpose}
 	opID, err := m.record(ctx, kindComputeAttach, id.String(), in, func(tx store.Tx) error {
 		if users, err := computesUsing(ctx, tx, cid.String()); err != nil {
 			return err
 		} else if len(users) > 0 {
 			return apiErr(http.StatusConflict, "AlreadyAttached", "managed cluster %s is already attached as %s: detach it there first", cid.Name, strings.Join(users, ", "))
+		}
+		if pem != nil {
+			if err := tx.PutSecret(ctx, sslSecret(id.String()), pem); err != nil {
+				return err
+			}
 		}
 		return createJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), out)
 	})
@@ -119,7 +125,8 @@ func (m *Manager) attachable(ctx context.Context, id api.ResourceID, c api.Compu
 		SystemData: &api.SystemData{CreatedAt: &now, LastModifiedAt: &now, CreatedBy: "kubeml", CreatedByType: "Application"},
 		Properties: api.ComputeProperties{ComputeType: api.ComputeAKS, ComputeLocation: mc.Location, Description: c.Properties.Description,
 			ResourceID: cid.String(), ProvisioningState: api.StateCreating, CreatedOn: &now, ModifiedOn: &now, IsAttachedCompute: true,
-			Properties: &api.AKSProperties{ClusterFqdn: mc.Properties.Fqdn, AgentCount: pool.Count, AgentVMSize: pool.VMSize, ClusterPurpose: purpose}}}, cid, cs, nil
+			Properties: &api.AKSProperties{ClusterFqdn: mc.Properties.Fqdn, AgentCount: pool.Count, AgentVMSize: pool.VMSize, ClusterPurpose: purpose,
+				SSLConfiguration: sslIn(c)}}}, cid, cs, nil
 }
 
 // GetCompute returns a compute; secrets are never part of it.
@@ -387,4 +394,13 @@ func (m *Manager) computeFailed(ctx context.Context, op store.Operation, cause e
 		}
 	}
 	m.clusterFailed(ctx, op, cause)
+}
+
+// sslIn is the request's SSL configuration (with its secrets, which
+// takeSSL moves out before the compute is stored).
+func sslIn(c api.Compute) *api.SSLConfiguration {
+	if c.Properties.Properties == nil {
+		return nil
+	}
+	return c.Properties.Properties.SSLConfiguration
 }

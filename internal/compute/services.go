@@ -1,6 +1,7 @@
 package compute
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -148,7 +149,13 @@ func (m *Manager) installServices(ctx context.Context, computeID, purpose string
 		}
 		return err
 	}
-	if _, err := cluster.Install(ctx, cs, cluster.Services{Image: image, Purpose: purpose}); err != nil {
+	svc := cluster.Services{Image: image, Purpose: purpose}
+	if pem, err := m.cfg.Store.GetSecret(ctx, sslSecret(computeID)); err == nil {
+		svc.TLSCert, svc.TLSKey = splitCertKey(pem)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if _, err := cluster.Install(ctx, cs, svc); err != nil {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(ctx, routerReadyTimeout)
@@ -191,4 +198,28 @@ func (m *Manager) removeServices(ctx context.Context, computeID string) error {
 		return err
 	}
 	return nil
+}
+
+// sslSecret names where a compute's TLS certificate and key are kept.
+func sslSecret(computeID string) string { return computeID + "/ssl" }
+
+// joinCertKey and splitCertKey keep a certificate and key in one secret.
+func joinCertKey(cert, key string) []byte { return []byte(cert + "\x00" + key) }
+
+func splitCertKey(b []byte) (cert, key []byte) {
+	c, k, _ := bytes.Cut(b, []byte{0})
+	return c, k
+}
+
+// takeSSL moves a request's TLS certificate and key out of the compute
+// (to be kept as a secret) and returns them; nil when there are none.
+func takeSSL(p *api.AKSProperties) []byte {
+	if p == nil || p.SSLConfiguration == nil || p.SSLConfiguration.Cert == "" {
+		return nil
+	}
+	ssl := *p.SSLConfiguration
+	pem := joinCertKey(ssl.Cert, ssl.Key)
+	ssl.Cert, ssl.Key = "", ""
+	p.SSLConfiguration = &ssl
+	return pem
 }

@@ -26,6 +26,9 @@ const shutdownTimeout = 10 * time.Second
 type Config struct {
 	// Listen is the TCP address Run listens on (default DefaultListen).
 	Listen string
+	// TLSCertFile and TLSKeyFile, when set, make Run serve HTTPS (the
+	// compute's SSL configuration).
+	TLSCertFile, TLSKeyFile string
 	// Version is kubeml's version, reported in the Open Inference Protocol
 	// server metadata (GET /v2).
 	Version string
@@ -87,7 +90,13 @@ func (r *Router) Run(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(r.cfg.Log.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() {
+		if r.cfg.TLSCertFile != "" {
+			served <- srv.ServeTLS(ln, r.cfg.TLSCertFile, r.cfg.TLSKeyFile)
+			return
+		}
+		served <- srv.Serve(ln)
+	}()
 
 	addr := ln.Addr().String()
 	r.SetReady(true)
