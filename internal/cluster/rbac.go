@@ -31,6 +31,7 @@ var (
 var permissions = []permission{
 	{"", "namespaces", []string{"create", "get", "delete", "list"}, false},
 	{"", "configmaps", crud, true},
+	{"", "secrets", crud, true}, // the router's TLS certificate
 	{"", "serviceaccounts", crud, true},
 	{"", "services", crud, true},
 	{"apps", "deployments", crud, true},
