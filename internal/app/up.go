@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -261,6 +262,33 @@ func startIfStopped(ctx context.Context, s Streams, c *client.Client, target *cl
 	return err
 }
 
+// deleteLeftClusters deletes the clusters up created for local-dev that a
+// detach of the compute left behind.
+func deleteLeftClusters(ctx context.Context, s Streams, c *client.Client, ws api.ResourceID) error {
+	mcs, err := c.ListManagedClusters(ctx, ws.Subscription, ws.ResourceGroup)
+	if err != nil {
+		return err
+	}
+	for _, mc := range mcs {
+		if mc.Tags["kubeml.io/compute"] != DefaultCompute || !strings.EqualFold(mc.Tags["kubeml.io/workspace"], ws.String()) {
+			continue
+		}
+		id, err := api.ParseResourceID(mc.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(s.Err, "Deleting cluster %s, left by a detach of %q\n", id.Name, DefaultCompute)
+		p, err := c.BeginDeleteManagedCluster(ctx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := p.PollUntilDone(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func newDown(s Streams, g *globals) *cobra.Command {
 	var yes bool
 	cmd := &cobra.Command{
@@ -298,6 +326,9 @@ func newDown(s Streams, g *globals) *cobra.Command {
 				if err := target.Delete(ctx); err != nil {
 					return err
 				}
+			}
+			if err := deleteLeftClusters(ctx, s, c, ws); err != nil {
+				return err
 			}
 			if err := proc.Stop(serverPidFile(g.dataDir), 15*time.Second); err != nil {
 				return err
