@@ -6,7 +6,9 @@ import (
 	"testing"
 )
 
-func pemCert(der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}) }
+func pemCert(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
 
 func pemKey(t *testing.T, key any) []byte {
 	b, err := x509.MarshalPKCS8PrivateKey(key)
