@@ -157,6 +157,9 @@ func (m *Manager) createCompute(ctx context.Context, id api.ResourceID, c api.Co
 	mc.Properties.KubernetesVersion = spec.KubernetesVersion
 	in := clusterInput{ClusterID: clusterID.String(), ComputeID: id.String(), Provider: p.Name(), Spec: spec, Purpose: props.ClusterPurpose}
 	opID, err := m.record(ctx, kindComputeCreate, id.String(), in, func(tx store.Tx) error {
+		if err := requireWorkspace(ctx, tx, id); err != nil {
+			return err
+		}
 		if err := createJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), &c); err != nil {
 			return err
 		}

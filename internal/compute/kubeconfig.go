@@ -99,6 +99,9 @@ func (m *Manager) attachKubernetes(ctx context.Context, id api.ResourceID, c api
 	in := clusterInput{ComputeID: id.String(), Purpose: p.ClusterPurpose, Scoped: p.ScopedCredentials == nil || *p.ScopedCredentials}
 	pem := takeSSL(p)
 	opID, err := m.record(ctx, kindComputeAttach, id.String(), in, func(tx store.Tx) error {
+		if err := requireWorkspace(ctx, tx, id); err != nil {
+			return err
+		}
 		if err := createJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), out); err != nil {
 			return err
 		}

@@ -43,6 +43,9 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 	pem := takeSSL(out.Properties.Properties)
 	in := clusterInput{ClusterID: cid.String(), ComputeID: id.String(), Provider: "", Spec: provider.Spec{Name: ProviderName(cid)}, Purpose: purpose}
 	opID, err := m.record(ctx, kindComputeAttach, id.String(), in, func(tx store.Tx) error {
+		if err := requireWorkspace(ctx, tx, id); err != nil {
+			return err
+		}
 		if users, err := computesUsing(ctx, tx, cid.String()); err != nil {
 			return err
 		} else if len(users) > 0 {

@@ -81,14 +81,28 @@ func (m *Manager) ListWorkspaces(ctx context.Context, sub, rg string) ([]api.Wor
 }
 
 // DeleteWorkspace deletes an empty workspace; one with computes is refused
-// so that nothing is lost.
+// so that nothing is lost. The check and the delete are one transaction,
+// and every compute write checks its workspace in its own.
 func (m *Manager) DeleteWorkspace(ctx context.Context, id api.ResourceID) error {
-	cs, err := m.ListComputes(ctx, id.Subscription, id.ResourceGroup, id.Name)
-	if err != nil {
+	return m.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		_, n, err := tx.List(ctx, api.TypeCompute, id.String(), 0, 1)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return apiErr(http.StatusConflict, "WorkspaceNotEmpty", "workspace %s still has %d compute(s): delete or detach them first", id.Name, n)
+		}
+		return tx.Delete(ctx, id.String())
+	})
+}
+
+// requireWorkspace fails a compute write whose workspace is gone.
+func requireWorkspace(ctx context.Context, tx store.Tx, computeID api.ResourceID) error {
+	ws := api.WorkspaceID(computeID.Subscription, computeID.ResourceGroup, computeID.Name)
+	if _, err := tx.Get(ctx, ws.String()); errors.Is(err, store.ErrNotFound) {
+		return apiErr(http.StatusNotFound, "ParentResourceNotFound", "workspace %s not found in resource group %s", computeID.Name, computeID.ResourceGroup)
+	} else if err != nil {
 		return err
 	}
-	if len(cs) > 0 {
-		return apiErr(http.StatusConflict, "WorkspaceNotEmpty", "workspace %s still has %d compute(s): delete or detach them first", id.Name, len(cs))
-	}
-	return m.cfg.Store.Delete(ctx, id.String())
+	return nil
 }
