@@ -279,6 +279,10 @@ func deleteLeftClusters(ctx context.Context, s Streams, c *client.Client, ws api
 		}
 		fmt.Fprintf(s.Err, "Deleting cluster %s, left by a detach of %q\n", id.Name, DefaultCompute)
 		p, err := c.BeginDeleteManagedCluster(ctx, id)
+		if client.IsConflict(err) { // attached as another compute: not up's to delete
+			fmt.Fprintf(s.Err, "  kept: %v\n", err)
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -321,6 +325,11 @@ func newDown(s Streams, g *globals) *cobra.Command {
 				fmt.Fprintf(s.Err, "No compute %q\n", DefaultCompute)
 			case err != nil:
 				return err
+			case target.Compute.Properties.IsAttachedCompute: // re-attached by hand
+				fmt.Fprintf(s.Err, "Detaching compute %q\n", DefaultCompute)
+				if err := target.Detach(ctx); err != nil {
+					return err
+				}
 			default:
 				fmt.Fprintf(s.Err, "Deleting compute %q and its cluster\n", DefaultCompute)
 				if err := target.Delete(ctx); err != nil {

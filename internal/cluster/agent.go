@@ -18,14 +18,24 @@ import (
 // binding) that scoped credentials use.
 const AgentName = "kubeml-agent"
 
-// agentRules are the permissions kubeml needs, as RBAC rules, plus
-// reviewing its own access (for preflight).
-func agentRules() []rbacv1.PolicyRule {
-	rules := []rbacv1.PolicyRule{{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"selfsubjectaccessreviews"}, Verbs: []string{"create"}}}
-	for _, p := range permissions {
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{p.group}, Resources: []string{p.resource}, Verbs: p.verbs})
+// agentRules are the permissions kubeml needs, as RBAC rules: the
+// namespaced ones for kubeml-system only (a Role), the cluster-wide ones
+// (a ClusterRole) plus reviewing its own access and listing model
+// deployments everywhere.
+func agentRules() (namespaced, clusterWide []rbacv1.PolicyRule) {
+	clusterWide = []rbacv1.PolicyRule{
+		{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"selfsubjectaccessreviews"}, Verbs: []string{"create"}},
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"list"}},
 	}
-	return rules
+	for _, p := range permissions {
+		r := rbacv1.PolicyRule{APIGroups: []string{p.group}, Resources: []string{p.resource}, Verbs: p.verbs}
+		if p.namespaced {
+			namespaced = append(namespaced, r)
+		} else {
+			clusterWide = append(clusterWide, r)
+		}
+	}
+	return namespaced, clusterWide
 }
 
 // ScopedKubeconfig makes kubeml's own service account with only the rights
@@ -34,7 +44,7 @@ func agentRules() []rbacv1.PolicyRule {
 // cluster-wide objects are owned by the kubeml-system namespace, so
 // deleting that namespace at detach removes them too (by the garbage
 // collector: the account cannot remove its own rights and then act).
-func ScopedKubeconfig(ctx context.Context, cs kubernetes.Interface, server string, ca []byte) ([]byte, error) {
+func ScopedKubeconfig(ctx context.Context, cs kubernetes.Interface, server string, ca []byte, serverName string, insecure bool) ([]byte, error) {
 	if err := ensureNamespace(ctx, cs); err != nil {
 		return nil, err
 	}
@@ -45,7 +55,12 @@ func ScopedKubeconfig(ctx context.Context, cs kubernetes.Interface, server strin
 	owner := []metav1.OwnerReference{{APIVersion: "v1", Kind: "Namespace", Name: ns.Name, UID: ns.UID}}
 	agent := map[string]string{ComponentLabel: "agent"}
 	sa := &corev1.ServiceAccount{ObjectMeta: meta(Namespace, AgentName, agent)}
-	role := &rbacv1.ClusterRole{ObjectMeta: meta("", AgentName, agent), Rules: agentRules()}
+	nsRules, clusterRules := agentRules()
+	nsRole := &rbacv1.Role{ObjectMeta: meta(Namespace, AgentName, agent), Rules: nsRules}
+	nsBinding := &rbacv1.RoleBinding{ObjectMeta: meta(Namespace, AgentName, agent),
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: AgentName},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: AgentName, Namespace: Namespace}}}
+	role := &rbacv1.ClusterRole{ObjectMeta: meta("", AgentName, agent), Rules: clusterRules}
 	role.OwnerReferences = owner
 	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: meta("", AgentName, agent),
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: AgentName},
@@ -59,13 +74,15 @@ func ScopedKubeconfig(ctx context.Context, cs kubernetes.Interface, server strin
 			return err
 		},
 		func() error {
-			_, err := cs.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{})
+			_, err := cs.RbacV1().Roles(Namespace).Create(ctx, nsRole, metav1.CreateOptions{})
 			return err
 		},
 		func() error {
-			_, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{})
+			_, err := cs.RbacV1().RoleBindings(Namespace).Create(ctx, nsBinding, metav1.CreateOptions{})
 			return err
 		},
+		func() error { return createOwned(ctx, cs.RbacV1().ClusterRoles(), role) },
+		func() error { return createOwned(ctx, cs.RbacV1().ClusterRoleBindings(), binding) },
 		func() error {
 			_, err := cs.CoreV1().Secrets(Namespace).Create(ctx, secret, metav1.CreateOptions{})
 			return err
@@ -80,7 +97,7 @@ func ScopedKubeconfig(ctx context.Context, cs kubernetes.Interface, server strin
 		return nil, err
 	}
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["cluster"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: ca}
+	cfg.Clusters["cluster"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: ca, TLSServerName: serverName, InsecureSkipTLSVerify: insecure}
 	cfg.AuthInfos[AgentName] = &clientcmdapi.AuthInfo{Token: token}
 	cfg.Contexts["kubeml"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: AgentName}
 	cfg.CurrentContext = "kubeml"
@@ -102,4 +119,28 @@ func waitToken(ctx context.Context, cs kubernetes.Interface) (string, error) {
 		case <-time.After(pollInterval):
 		}
 	}
+}
+
+// ownedClient creates and updates one kind of cluster-wide object.
+type ownedClient[T metav1.Object] interface {
+	Create(ctx context.Context, obj T, opts metav1.CreateOptions) (T, error)
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (T, error)
+	Update(ctx context.Context, obj T, opts metav1.UpdateOptions) (T, error)
+}
+
+// createOwned creates obj, or, when a detach's garbage collection has not
+// removed the old one yet, points the old one at the current namespace as
+// its owner (else the collector would delete it under the new attach).
+func createOwned[T metav1.Object](ctx context.Context, c ownedClient[T], obj T) error {
+	_, err := c.Create(ctx, obj, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	cur, err := c.Get(ctx, obj.GetName(), metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	cur.SetOwnerReferences(obj.GetOwnerReferences())
+	_, err = c.Update(ctx, cur, metav1.UpdateOptions{})
+	return err
 }

@@ -95,30 +95,38 @@ func ReadAttachment(ctx context.Context, cs kubernetes.Interface) (*Attachment, 
 // wins. A record naming the same attachment (a retry) is success; any other
 // record is ErrAttached.
 func Claim(ctx context.Context, cs kubernetes.Interface, a Attachment) error {
+	_, err := ClaimNew(ctx, cs, a)
+	return err
+}
+
+// ClaimNew is Claim, and reports whether this call made the record: only
+// then may a caller whose later step failed Release it (a concurrent
+// request for the same attachment may own it).
+func ClaimNew(ctx context.Context, cs kubernetes.Interface, a Attachment) (bool, error) {
 	if err := ensureNamespace(ctx, cs); err != nil {
-		return err
+		return false, err
 	}
 	for range 3 {
 		_, err := cs.CoreV1().ConfigMaps(Namespace).Create(ctx, a.configMap(), metav1.CreateOptions{})
 		if err == nil {
-			return nil
+			return true, nil
 		}
 		if !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("failed to write the attachment record %s/%s: %w", Namespace, AttachmentName, err)
+			return false, fmt.Errorf("failed to write the attachment record %s/%s: %w", Namespace, AttachmentName, err)
 		}
 		cur, err := ReadAttachment(ctx, cs)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if cur == nil {
 			continue // released between our create and read: try again
 		}
 		if cur.Same(a) {
-			return nil
+			return false, nil
 		}
-		return fmt.Errorf("failed to attach compute %q: %w: %s", a.ComputeName, ErrAttached, cur.Describe())
+		return false, fmt.Errorf("failed to attach compute %q: %w: %s", a.ComputeName, ErrAttached, cur.Describe())
 	}
-	return fmt.Errorf("failed to attach compute %q: the attachment record kept changing", a.ComputeName)
+	return false, fmt.Errorf("failed to attach compute %q: the attachment record kept changing", a.ComputeName)
 }
 
 // Release deletes the attachment record if it names a, with preconditions

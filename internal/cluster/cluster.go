@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -75,6 +76,20 @@ func meta(ns, name string, extra map[string]string) metav1.ObjectMeta {
 // ensureNamespace creates Namespace when missing. An existing namespace is
 // left as it is, whoever made it.
 func ensureNamespace(ctx context.Context, cs kubernetes.Interface) error {
+	// A namespace still terminating after a detach is waited for, so an
+	// attach right after a detach works.
+	deadline := time.Now().Add(NamespaceDeleteTimeout)
+	for {
+		n, err := cs.CoreV1().Namespaces().Get(ctx, Namespace, metav1.GetOptions{})
+		if err != nil || n.DeletionTimestamp == nil || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pollInterval):
+		}
+	}
 	ns := &corev1.Namespace{ObjectMeta: meta("", Namespace, nil)}
 	_, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {

@@ -102,7 +102,7 @@ func routerDeployment(s Services) *appsv1.Deployment {
 		c := &pod.Containers[0]
 		c.Args = append(c.Args, "--tls-cert-file", "/tls/tls.crt", "--tls-key-file", "/tls/tls.key")
 		c.VolumeMounts = []corev1.VolumeMount{{Name: "tls", MountPath: "/tls", ReadOnly: true}}
-		pod.Volumes = []corev1.Volume{{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: RouterTLSName}}}}
+		pod.Volumes = []corev1.Volume{{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: RouterTLSName, DefaultMode: &keyMode}}}}
 	}
 	if s.Replicas > 1 {
 		// Preferred, not required: on fewer nodes than replicas the
@@ -147,3 +147,6 @@ func routerTLS(s Services) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: meta(Namespace, RouterTLSName, routerLabels()), Type: corev1.SecretTypeTLS,
 		Data: map[string][]byte{corev1.TLSCertKey: s.TLSCert, corev1.TLSPrivateKeyKey: s.TLSKey}}
 }
+
+// keyMode keeps the router's TLS key readable by its owner only.
+var keyMode int32 = 0o400

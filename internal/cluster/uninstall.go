@@ -134,6 +134,7 @@ func Managed(ctx context.Context, cs kubernetes.Interface) ([]Object, error) {
 			return ptrs(l, err)
 		}},
 		{"Service", func() ([]metav1.Object, error) { l, err := core.Services("").List(ctx, opts); return ptrs(l, err) }},
+		{"Secret", func() ([]metav1.Object, error) { l, err := core.Secrets("").List(ctx, opts); return ptrs(l, err) }},
 		{"Deployment", func() ([]metav1.Object, error) {
 			l, err := cs.AppsV1().Deployments("").List(ctx, opts)
 			return ptrs(l, err)

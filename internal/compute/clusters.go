@@ -33,7 +33,8 @@ type clusterInput struct {
 	Spec      provider.Spec `json:"spec"`
 	Count     int           `json:"count,omitempty"`   // scale
 	Purpose   string        `json:"purpose,omitempty"` // compute create and attach
-	Scoped    bool          `json:"scoped,omitempty"`  // Kubernetes attach: use kubeml\'s own account
+	Scoped    bool          `json:"scoped,omitempty"`  // Kubernetes attach: use kubeml's own account
+	Force     bool          `json:"force,omitempty"`   // detach: even when the cluster cannot be cleaned
 }
 
 var clusterNameRE = regexp.MustCompile(`^[a-zA-Z0-9]([-_a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$`)

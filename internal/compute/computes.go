@@ -249,7 +249,11 @@ func (m *Manager) updateCompute(ctx context.Context, id api.ResourceID, cur *api
 	case busy(s):
 		return "", errBusy("compute", id.ChildName, s)
 	case s == api.StateFailed:
-		return "", apiErr(http.StatusConflict, "ComputeFailed", "compute %s failed to provision (see provisioningErrors): delete it (underlyingResourceAction=Delete) and create it again", id.ChildName)
+		how := "delete it (underlyingResourceAction=Delete) and create it again"
+		if cur.Properties.IsAttachedCompute {
+			how = "detach it (underlyingResourceAction=Detach) and attach it again"
+		}
+		return "", apiErr(http.StatusConflict, "ComputeFailed", "compute %s failed (see provisioningErrors): %s", id.ChildName, how)
 	}
 	probs := UpdateChecks.Run(&Request{Name: id.ChildName, Compute: &c, Existing: cur, Locations: m.Locations(), VMSizes: memoSizes(m.sizes(ctx))})
 	if err := validation(probs); err != nil {

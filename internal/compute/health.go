@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -64,21 +65,31 @@ func (m *Manager) probeAll(ctx context.Context, hc HealthConfig) {
 	if err != nil {
 		return
 	}
+	// Concurrently (at most 8 at once): a dead cluster's timeout must not
+	// delay the others' verdicts.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
 	for _, r := range rs {
 		var c api.Compute
 		if json.Unmarshal(r.Body, &c) != nil || c.Properties.ProvisioningState != api.StateSucceeded || c.Properties.Properties == nil {
 			continue
 		}
-		h := m.probe(ctx, &c, hc)
-		if hc.Observe != nil {
-			hc.Observe(c.ID, h.Status == HealthHealthy)
-		}
-		_ = m.updateComputeJSON(ctx, c.ID, func(cp *api.Compute) {
-			if cp.Properties.Properties != nil {
-				cp.Properties.Properties.Health = h
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			h := m.probe(ctx, &c, hc)
+			if hc.Observe != nil {
+				hc.Observe(c.ID, h.Status == HealthHealthy)
 			}
-		})
+			_ = m.updateComputeJSON(ctx, c.ID, func(cp *api.Compute) {
+				if cp.Properties.Properties != nil && cp.Properties.ProvisioningState == api.StateSucceeded {
+					cp.Properties.Properties.Health = h
+				}
+			})
+		}()
 	}
+	wg.Wait()
 }
 
 // probe asks the cluster's API server for /readyz and folds the answer

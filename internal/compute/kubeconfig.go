@@ -90,7 +90,8 @@ func (m *Manager) attachKubernetes(ctx context.Context, id api.ResourceID, c api
 	n := p.Preflight.Nodes
 	p.AgentCount = &n
 	att := m.attachment(id)
-	if err := cluster.Claim(ctx, cs, att); err != nil {
+	claimed, err := cluster.ClaimNew(ctx, cs, att)
+	if err != nil {
 		if errors.Is(err, cluster.ErrAttached) {
 			return nil, "", apiErr(http.StatusConflict, "AlreadyAttached", "%v", err)
 		}
@@ -113,7 +114,9 @@ func (m *Manager) attachKubernetes(ctx context.Context, id api.ResourceID, c api
 		return tx.PutSecret(ctx, kubeconfigSecret(id.String()), kc)
 	})
 	if err != nil {
-		_ = cluster.Release(context.WithoutCancel(ctx), cs, att)
+		if claimed { // a concurrent request for this compute may own the record otherwise
+			_ = cluster.Release(context.WithoutCancel(ctx), cs, att)
+		}
 		if errors.Is(err, store.ErrConflict) {
 			return nil, "", apiErr(http.StatusConflict, "Conflict", "compute %s exists already", id.ChildName)
 		}
@@ -183,7 +186,7 @@ func (m *Manager) scopeCredentials(ctx context.Context, computeID string) error 
 	if err != nil {
 		return err
 	}
-	scoped, err := cluster.ScopedKubeconfig(ctx, cs, rc.Host, rc.CAData)
+	scoped, err := cluster.ScopedKubeconfig(ctx, cs, rc.Host, rc.CAData, rc.ServerName, rc.Insecure)
 	if err != nil {
 		return fmt.Errorf("failed to make scoped credentials: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -34,7 +35,8 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 		return nil, "", err
 	}
 	att := m.attachment(id)
-	if err := cluster.Claim(ctx, cs, att); err != nil {
+	claimed, err := cluster.ClaimNew(ctx, cs, att)
+	if err != nil {
 		if errors.Is(err, cluster.ErrAttached) {
 			return nil, "", apiErr(http.StatusConflict, "AlreadyAttached", "%v", err)
 		}
@@ -59,7 +61,9 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 		return createJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), out)
 	})
 	if err != nil {
-		_ = cluster.Release(context.WithoutCancel(ctx), cs, att)
+		if claimed { // a concurrent request for this compute may own the record otherwise
+			_ = cluster.Release(context.WithoutCancel(ctx), cs, att)
+		}
 		if errors.Is(err, store.ErrConflict) {
 			return nil, "", apiErr(http.StatusConflict, "Conflict", "compute %s is being created by another request", id.ChildName)
 		}
@@ -167,15 +171,15 @@ func (m *Manager) DeleteCompute(ctx context.Context, id api.ResourceID, action s
 	}
 	if action == ActionDetach {
 		c.Properties.ProvisioningState = api.StateDeleting
-		in := clusterInput{ClusterID: c.Properties.ResourceID, ComputeID: id.String()}
+		in := clusterInput{ClusterID: c.Properties.ResourceID, ComputeID: id.String(), Force: force}
 		return m.record(ctx, kindComputeDetach, id.String(), in, m.transition(ctx, id.String(), "compute", &c))
+	}
+	if c.Properties.IsAttachedCompute {
+		return "", apiErr(http.StatusConflict, "AttachedComputeDelete", "compute %s is an attached cluster, which kubeml did not create and will not delete: detach it instead (underlyingResourceAction=Detach)", id.ChildName)
 	}
 	clusterID, err := api.ParseResourceID(c.Properties.ResourceID)
 	if err != nil {
 		return "", err
-	}
-	if c.Properties.IsAttachedCompute {
-		return "", apiErr(http.StatusConflict, "AttachedComputeDelete", "compute %s is an attached cluster, which kubeml did not create and will not delete: detach it instead (underlyingResourceAction=Detach)", id.ChildName)
 	}
 	p, err := m.ProviderFor(c.Properties.ComputeLocation)
 	if err != nil {
@@ -329,7 +333,10 @@ func (m *Manager) runAttachment(ctx context.Context, op store.Operation) error {
 	}
 	if op.Kind == kindComputeDetach {
 		if err := m.removeServices(ctx, in.ComputeID); err != nil {
-			return err
+			if !in.Force {
+				return fmt.Errorf("%w (detach with --force to forget the compute anyway)", err)
+			}
+			m.cfg.Log.Warn("forced detach: could not clean the cluster", "compute", in.ComputeID, "err", err)
 		}
 		if err := m.cfg.Store.Delete(ctx, in.ComputeID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -190,7 +191,14 @@ func (m *Manager) removeServices(ctx context.Context, computeID string) error {
 	if err != nil {
 		return err
 	}
-	if err := cluster.Uninstall(ctx, cs, m.attachment(id)); errors.Is(err, cluster.ErrAttached) {
+	err = cluster.Uninstall(ctx, cs, m.attachment(id))
+	if apierrors.IsUnauthorized(err) || apierrors.IsForbidden(err) {
+		// kubeml's own account went with kubeml-system (a failed attach's
+		// clean-up): nothing of kubeml's is left that it could remove.
+		m.cfg.Log.Warn("the cluster refuses kubeml's credentials; nothing left to remove", "compute", computeID, "err", err)
+		return nil
+	}
+	if errors.Is(err, cluster.ErrAttached) {
 		// Someone else holds the cluster now: forget the compute, touch nothing.
 		m.cfg.Log.Warn("detaching a compute whose cluster another attachment holds", "compute", computeID, "err", err)
 		return nil
