@@ -266,11 +266,7 @@ func (m *Manager) updateCompute(ctx context.Context, id api.ResourceID, cur *api
 	if cur.Properties.IsAttachedCompute {
 		return "", apiErr(http.StatusBadRequest, "AttachedComputeScale", "compute %s is an attached cluster: scale the cluster itself", id.ChildName)
 	}
-	clusterID, err := api.ParseResourceID(cur.Properties.ResourceID)
-	if err != nil {
-		return "", err
-	}
-	p, err := m.ProviderFor(cur.Properties.ComputeLocation)
+	clusterID, p, err := m.computeProvider(cur)
 	if err != nil {
 		return "", err
 	}
@@ -281,6 +277,17 @@ func (m *Manager) updateCompute(ctx context.Context, id api.ResourceID, cur *api
 	cur.Properties.ProvisioningState = api.StateUpdating
 	in := clusterInput{ClusterID: clusterID.String(), ComputeID: id.String(), Provider: p.Name(), Spec: spec, Count: spec.AgentCount}
 	return m.record(ctx, kindComputeScale, id.String(), in, m.computeTransition(ctx, id.String(), clusterID.String(), cur, api.StateUpdating))
+}
+
+// computeProvider returns the cluster a workspace-created compute runs on
+// and the provider of its location.
+func (m *Manager) computeProvider(c *api.Compute) (api.ResourceID, provider.Provider, error) {
+	clusterID, err := api.ParseResourceID(c.Properties.ResourceID)
+	if err != nil {
+		return clusterID, nil, err
+	}
+	p, err := m.ProviderFor(c.Properties.ComputeLocation)
+	return clusterID, p, err
 }
 
 // computeTransition is transition for a compute whose operation also

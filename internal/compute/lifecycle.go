@@ -177,11 +177,7 @@ func (m *Manager) DeleteCompute(ctx context.Context, id api.ResourceID, action s
 	if c.Properties.IsAttachedCompute {
 		return "", apiErr(http.StatusConflict, "AttachedComputeDelete", "compute %s is an attached cluster, which kubeml did not create and will not delete: detach it instead (underlyingResourceAction=Detach)", id.ChildName)
 	}
-	clusterID, err := api.ParseResourceID(c.Properties.ResourceID)
-	if err != nil {
-		return "", err
-	}
-	p, err := m.ProviderFor(c.Properties.ComputeLocation)
+	clusterID, p, err := m.computeProvider(&c)
 	if err != nil {
 		return "", err
 	}
