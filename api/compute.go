@@ -68,6 +68,9 @@ type AKSProperties struct {
 	// credentials with a service account of its own that has only the
 	// rights kubeml needs.
 	ScopedCredentials *bool `json:"scopedCredentials,omitempty"`
+	// AdminCredentials makes an AKS attach use the cluster's admin
+	// credentials instead of the user's (needs local accounts).
+	AdminCredentials bool `json:"adminCredentials,omitempty"`
 	// Preflight is the report of the checks run against the cluster when
 	// it was attached.
 	Preflight *PreflightReport `json:"preflight,omitempty"`

@@ -22,6 +22,10 @@ type ManagedClusterProperties struct {
 	Fqdn                     string             `json:"fqdn,omitempty"`
 	AgentPoolProfiles        []AgentPoolProfile `json:"agentPoolProfiles,omitempty"`
 	NodeResourceGroup        string             `json:"nodeResourceGroup,omitempty"`
+	NetworkProfile           *NetworkProfile    `json:"networkProfile,omitempty"`
+	// APIServerAccessProfile makes a private cluster or limits who may
+	// reach the API server.
+	APIServerAccessProfile *APIServerAccessProfile `json:"apiServerAccessProfile,omitempty"`
 	// ProvisioningError says why provisioning failed, when it did.
 	ProvisioningError *ErrorDetail `json:"provisioningError,omitempty"`
 }
@@ -38,6 +42,23 @@ type AgentPoolProfile struct {
 	VMSize string `json:"vmSize,omitempty"`
 	OSType string `json:"osType,omitempty"`
 	Mode   string `json:"mode,omitempty"`
+	// VnetSubnetID puts the nodes in an existing subnet.
+	VnetSubnetID string `json:"vnetSubnetID,omitempty"`
+}
+
+// NetworkProfile is a cluster's networking, as AKS names it.
+type NetworkProfile struct {
+	NetworkPlugin    string `json:"networkPlugin,omitempty"`
+	ServiceCidr      string `json:"serviceCidr,omitempty"`
+	DNSServiceIP     string `json:"dnsServiceIP,omitempty"`
+	DockerBridgeCidr string `json:"dockerBridgeCidr,omitempty"`
+	LoadBalancerSku  string `json:"loadBalancerSku,omitempty"`
+}
+
+// APIServerAccessProfile is who may reach a cluster's API server.
+type APIServerAccessProfile struct {
+	EnablePrivateCluster bool     `json:"enablePrivateCluster,omitempty"`
+	AuthorizedIPRanges   []string `json:"authorizedIPRanges,omitempty"`
 }
 
 // ManagedClusterList is a page of managed clusters.

@@ -59,6 +59,9 @@ type AttachConfiguration struct {
 	LoadBalancerType, LoadBalancerSubnet string
 	SSL                                  *api.SSLConfiguration
 	Description                          string
+	// AdminCredentials attaches an Azure AKS cluster with its admin
+	// credentials rather than the user's.
+	AdminCredentials bool
 }
 
 // Validate reports a configuration that names no cluster, or names one
@@ -89,6 +92,7 @@ func (a AttachConfiguration) Compute(sub string) api.Compute {
 			LoadBalancerType:   a.LoadBalancerType,
 			LoadBalancerSubnet: a.LoadBalancerSubnet,
 			SSLConfiguration:   a.SSL,
+			AdminCredentials:   a.AdminCredentials,
 		},
 	}}
 }

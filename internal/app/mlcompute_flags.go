@@ -119,11 +119,13 @@ func (c *createFlags) provisioning(sub string) (client.ProvisioningConfiguration
 type attachFlags struct {
 	targetFlags
 	cluster clusterFlags
+	admin   bool
 }
 
 func (a *attachFlags) add(cmd *cobra.Command) {
 	a.targetFlags.add(cmd)
 	a.cluster.add(cmd)
+	cmd.Flags().BoolVar(&a.admin, "admin", false, "attach an Azure AKS cluster with its admin credentials (needs local accounts) instead of the user's")
 }
 
 // attachment is the AttachConfiguration of the flags; rg is the
@@ -131,7 +133,7 @@ func (a *attachFlags) add(cmd *cobra.Command) {
 func (a *attachFlags) attachment(rg string) (client.AttachConfiguration, error) {
 	ssl, err := a.ssl()
 	cfg := client.AttachConfiguration{ClusterPurpose: a.purpose,
-		LoadBalancerType: a.lbType, LoadBalancerSubnet: a.lbSubnet, SSL: ssl, Description: a.description}
+		LoadBalancerType: a.lbType, LoadBalancerSubnet: a.lbSubnet, SSL: ssl, Description: a.description, AdminCredentials: a.admin}
 	if err != nil {
 		return cfg, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeml/kubeml/internal/provider/aks"
 	"github.com/kubeml/kubeml/internal/server"
 )
 
@@ -65,7 +66,16 @@ Configuration: defaults, then --config (JSON), then flags.`,
 			if logFormat == "json" {
 				log = slog.New(slog.NewJSONHandler(s.Err, nil))
 			}
-			srv, err := server.New(cfg, g.registry(), log)
+			reg := g.registry()
+			for _, a := range cfg.Azure {
+				p, err := aks.New(a, nil, nil)
+				if err != nil {
+					return fmt.Errorf("failed to configure Azure region %q: %w", a.Region, err)
+				}
+				reg[p.Name()] = p
+			}
+			cfg.AzureLocations()
+			srv, err := server.New(cfg, reg, log)
 			if err != nil {
 				return err
 			}

@@ -90,6 +90,25 @@ func (m *Manager) CreateOrUpdateCluster(ctx context.Context, id api.ResourceID, 
 	return &out, opID, true, err
 }
 
+// clusterNetwork is a request's networking for the provider, nil when
+// the request sets none.
+func clusterNetwork(mc api.ManagedCluster) *provider.Network {
+	var n provider.Network
+	if np := mc.Properties.NetworkProfile; np != nil {
+		n.ServiceCIDR, n.DNSServiceIP, n.DockerBridgeCIDR, n.LoadBalancerSKU = np.ServiceCidr, np.DNSServiceIP, np.DockerBridgeCidr, np.LoadBalancerSku
+	}
+	if a := mc.Properties.APIServerAccessProfile; a != nil {
+		n.PrivateCluster, n.AuthorizedIPRanges = a.EnablePrivateCluster, a.AuthorizedIPRanges
+	}
+	if pools := mc.Properties.AgentPoolProfiles; len(pools) > 0 {
+		n.SubnetID = pools[0].VnetSubnetID
+	}
+	if n.ServiceCIDR == "" && n.DNSServiceIP == "" && n.DockerBridgeCIDR == "" && n.LoadBalancerSKU == "" && !n.PrivateCluster && len(n.AuthorizedIPRanges) == 0 && n.SubnetID == "" {
+		return nil
+	}
+	return &n
+}
+
 func poolName(mc api.ManagedCluster) string {
 	if len(mc.Properties.AgentPoolProfiles) > 0 && mc.Properties.AgentPoolProfiles[0].Name != "" {
 		return mc.Properties.AgentPoolProfiles[0].Name
@@ -114,7 +133,13 @@ func (m *Manager) clusterSpec(id api.ResourceID, mc api.ManagedCluster) (provide
 		bad("UnknownProvider", "location", "%v", err)
 	}
 	spec := provider.Spec{Name: ProviderName(id), KubernetesVersion: mc.Properties.KubernetesVersion, AgentCount: 1,
-		Tags: map[string]string{"kubeml.io/resource-id": id.String()}}
+		Tags: map[string]string{"kubeml.io/resource-id": id.String()}, Location: strings.ToLower(mc.Location),
+		DNSPrefix: mc.Properties.DNSPrefix, Network: clusterNetwork(mc)}
+	for k, v := range mc.Tags {
+		if _, ok := spec.Tags[k]; !ok {
+			spec.Tags[k] = v
+		}
+	}
 	switch pools := mc.Properties.AgentPoolProfiles; {
 	case len(pools) > 1:
 		bad("MultipleAgentPools", "properties.agentPoolProfiles", "only one agent pool is supported; got %d", len(pools))
@@ -356,6 +381,7 @@ func (m *Manager) provision(ctx context.Context, op store.Operation) (clusterInp
 	if err != nil {
 		return in, id, nil, err
 	}
+	ctx = provider.WithJournal(ctx, opJournal{m: m, id: op.ID})
 	var c *provider.Cluster
 	switch op.Kind {
 	case kindClusterCreate, kindComputeCreate:

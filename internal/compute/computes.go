@@ -125,8 +125,13 @@ func (m *Manager) createCompute(ctx context.Context, id api.ResourceID, c api.Co
 		Locations: m.Locations(), VMSizes: sizeOf})
 	props := c.Properties.Properties
 	clusterID := api.ManagedClusterID(id.Subscription, id.ResourceGroup, m.clusterName(id.ChildName))
+	tags := map[string]string{"kubeml.io/workspace": api.WorkspaceID(id.Subscription, id.ResourceGroup, id.Name).String(), "kubeml.io/compute": id.ChildName}
 	mc := api.ManagedCluster{Location: loc, Properties: api.ManagedClusterProperties{
-		AgentPoolProfiles: []api.AgentPoolProfile{{Name: "agentpool", Count: props.AgentCount, VMSize: props.AgentVMSize}}}}
+		AgentPoolProfiles: []api.AgentPoolProfile{{Name: "agentpool", Count: props.AgentCount, VMSize: props.AgentVMSize}}}, Tags: tags}
+	if n := props.AKSNetworkingConfiguration; n != nil {
+		mc.Properties.AgentPoolProfiles[0].VnetSubnetID = n.SubnetID
+		mc.Properties.NetworkProfile = &api.NetworkProfile{ServiceCidr: n.ServiceCidr, DNSServiceIP: n.DNSServiceIP, DockerBridgeCidr: n.DockerBridgeCidr}
+	}
 	spec, p, specErr := m.clusterSpec(clusterID, mc)
 	if err := validation(probs); err != nil {
 		return nil, "", false, err
@@ -151,7 +156,6 @@ func (m *Manager) createCompute(ctx context.Context, id api.ResourceID, c api.Co
 	c.Properties.CreatedOn, c.Properties.ModifiedOn = &now, &now
 	c.Properties.IsAttachedCompute = false
 	mc.ID, mc.Name, mc.Type = clusterID.String(), clusterID.Name, api.TypeManagedCluster
-	mc.Tags = map[string]string{"kubeml.io/workspace": api.WorkspaceID(id.Subscription, id.ResourceGroup, id.Name).String(), "kubeml.io/compute": id.ChildName}
 	mc.SystemData = c.SystemData
 	mc.Properties.ProvisioningState = api.StateCreating
 	mc.Properties.KubernetesVersion = spec.KubernetesVersion

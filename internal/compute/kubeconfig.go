@@ -83,12 +83,25 @@ func (m *Manager) attachKubernetes(ctx context.Context, id api.ResourceID, c api
 		return nil, "", err
 	}
 	p := out.Properties.Properties
+	n := 0
+	p.AgentCount = &n
+	return m.attachByKubeconfig(ctx, id, out, kc, cs, nil)
+}
+
+// attachByKubeconfig runs the preflight, claims the cluster and records
+// the compute with its (encrypted) credentials and the operation that
+// installs the router. extra checks join the preflight report.
+func (m *Manager) attachByKubeconfig(ctx context.Context, id api.ResourceID, out *api.Compute, kc []byte, cs kubernetes.Interface, extra []api.PreflightCheck) (*api.Compute, string, error) {
+	p := out.Properties.Properties
 	p.Preflight = m.preflight(ctx, cs, id, p.ClusterPurpose, p.Namespace)
+	p.Preflight.Checks = append(p.Preflight.Checks, extra...)
 	if err := preflightError(p.Preflight); err != nil {
 		return nil, "", err
 	}
-	n := p.Preflight.Nodes
-	p.AgentCount = &n
+	if p.AgentCount == nil || *p.AgentCount == 0 {
+		n := p.Preflight.Nodes
+		p.AgentCount = &n
+	}
 	att := m.attachment(id)
 	claimed, err := cluster.ClaimNew(ctx, cs, att)
 	if err != nil {

@@ -25,6 +25,9 @@ import (
 // claimed (exactly one of concurrent attaches wins) before anything is
 // recorded; the router is installed by the operation.
 func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) (*api.Compute, string, error) {
+	if imp := m.importerFor(ctx, c.Properties.ResourceID); imp != nil {
+		return m.attachImported(ctx, id, c, imp)
+	}
 	out, cid, cs, err := m.attachable(ctx, id, c)
 	if err != nil {
 		return nil, "", err
@@ -82,6 +85,15 @@ func (m *Manager) PreflightCompute(ctx context.Context, id api.ResourceID, c api
 		}
 		p := out.Properties.Properties
 		return m.preflight(ctx, cs, id, p.ClusterPurpose, p.Namespace), nil
+	}
+	if imp := m.importerFor(ctx, c.Properties.ResourceID); imp != nil {
+		out, _, cs, extra, err := m.importedAttachable(ctx, id, c, imp)
+		if err != nil {
+			return nil, err
+		}
+		rep := m.preflight(ctx, cs, id, out.Properties.Properties.ClusterPurpose, "")
+		rep.Checks = append(rep.Checks, extra...)
+		return rep, nil
 	}
 	out, _, cs, err := m.attachable(ctx, id, c)
 	if err != nil {
@@ -224,7 +236,7 @@ func (m *Manager) computeKubeconfig(ctx context.Context, id api.ResourceID) ([]b
 	if err != nil {
 		return nil, err
 	}
-	if c.Properties.ComputeType == api.ComputeKubernetes {
+	if m.hasKubeconfig(c) {
 		return m.cfg.Store.GetSecret(ctx, kubeconfigSecret(c.ID))
 	}
 	cid, err := api.ParseResourceID(c.Properties.ResourceID)

@@ -161,6 +161,9 @@ func (m *Manager) restartStopped(ctx context.Context, busy map[string]bool) erro
 		if _, ok := p.(provider.Resumer); !ok {
 			continue
 		}
+		if r, ok := p.(provider.Remote); ok && r.Remote() {
+			continue // a cloud cluster someone stopped stays stopped
+		}
 		m.cfg.Log.Info("restarting a stopped cluster", "cluster", mc.ID)
 		if _, err := m.StartCluster(ctx, id); err != nil {
 			m.cfg.Log.Warn("failed to restart cluster", "cluster", mc.ID, "err", err)
@@ -254,6 +257,10 @@ func errorDetail(err error) api.ErrorDetail {
 	var ae *APIError
 	if errors.As(err, &ae) {
 		return ae.ErrorDetail
+	}
+	var ce *provider.CodedError
+	if errors.As(err, &ce) {
+		return api.ErrorDetail{Code: ce.Code, Message: ce.Message}
 	}
 	code := "OperationFailed"
 	if errors.Is(err, provider.ErrInvalid) {

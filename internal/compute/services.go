@@ -103,7 +103,7 @@ func preflightError(rep *api.PreflightReport) error {
 // its router runs: a managed cluster's comes from its provider, a
 // Kubernetes compute's from its stored (encrypted) kubeconfig.
 func (m *Manager) computeCluster(ctx context.Context, c *api.Compute) (kubernetes.Interface, string, error) {
-	if c.Properties.ComputeType == api.ComputeKubernetes {
+	if m.hasKubeconfig(c) {
 		kc, err := m.cfg.Store.GetSecret(ctx, kubeconfigSecret(c.ID))
 		if err != nil {
 			return nil, "", err
@@ -127,6 +127,17 @@ func (m *Manager) computeCluster(ctx context.Context, c *api.Compute) (kubernete
 		return cs, pc.KubemlImage, nil
 	}
 	return cs, m.cfg.RouterImage, nil
+}
+
+// hasKubeconfig reports whether a compute reaches its cluster with
+// credentials kept in the store: Kubernetes computes and AKS clusters
+// attached from Azure.
+func (m *Manager) hasKubeconfig(c *api.Compute) bool {
+	if c.Properties.ComputeType == api.ComputeKubernetes {
+		return true
+	}
+	_, err := m.cfg.Store.GetSecret(context.Background(), kubeconfigSecret(c.ID))
+	return err == nil
 }
 
 // installServices claims the cluster for the compute (if not yet),

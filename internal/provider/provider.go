@@ -51,6 +51,23 @@ type Spec struct {
 	VMSize            string            `json:"vmSize,omitempty"`
 	AgentCount        int               `json:"agentCount"`
 	Tags              map[string]string `json:"tags,omitempty"`
+	// Location is the region for providers that have regions (aks).
+	Location  string   `json:"location,omitempty"`
+	DNSPrefix string   `json:"dnsPrefix,omitempty"`
+	Network   *Network `json:"network,omitempty"`
+}
+
+// Network is how a cloud cluster is wired; host providers ignore it.
+type Network struct {
+	SubnetID         string `json:"subnetId,omitempty"`
+	ServiceCIDR      string `json:"serviceCidr,omitempty"`
+	DNSServiceIP     string `json:"dnsServiceIP,omitempty"`
+	DockerBridgeCIDR string `json:"dockerBridgeCidr,omitempty"`
+	// LoadBalancerSKU is "standard" (the default) or "basic" (refused:
+	// Azure retired it).
+	LoadBalancerSKU    string   `json:"loadBalancerSku,omitempty"`
+	PrivateCluster     bool     `json:"privateCluster,omitempty"`
+	AuthorizedIPRanges []string `json:"authorizedIpRanges,omitempty"`
 }
 
 // Cluster is what a provider reports about one cluster.
@@ -71,6 +88,12 @@ type Cluster struct {
 	KubemlImage string `json:"kubemlImage,omitempty"`
 	// Detail says why a cluster is not Running, when it is not.
 	Detail string `json:"detail,omitempty"`
+	// Private is set for clusters whose API server has no public address,
+	// and AuthorizedIPRanges when only some addresses may reach it.
+	Private            bool     `json:"private,omitempty"`
+	AuthorizedIPRanges []string `json:"authorizedIpRanges,omitempty"`
+	// Warnings are things the user asked for that the provider ignored.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // State is the coarse condition of a cluster.

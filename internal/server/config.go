@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kubeml/kubeml/internal/provider/aks"
 )
 
 // Config is the server's configuration: defaults, then a config file,
@@ -41,6 +43,10 @@ type Config struct {
 	// attached clusters.
 	HealthInterval         Duration `json:"healthInterval"`
 	HealthFailureThreshold int      `json:"healthFailureThreshold"`
+	// Azure configures aks providers, one per region; each region becomes
+	// a location served by provider "aks-<region>" unless Locations maps
+	// it already.
+	Azure []aks.Config `json:"azure,omitempty"`
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration `json:"-"`
 }
@@ -95,6 +101,17 @@ func (c *Config) LoadFile(path string) error {
 	return nil
 }
 
+// AzureLocations maps each configured Azure region to its aks provider,
+// where Locations does not name the region already.
+func (c *Config) AzureLocations() {
+	for _, a := range c.Azure {
+		r := strings.ToLower(a.Region)
+		if _, ok := c.Locations[r]; !ok && r != "" {
+			c.Locations[r] = aks.Kind + "-" + r
+		}
+	}
+}
+
 // Validate reports every problem of the configuration at once.
 func (c *Config) Validate(providers []string) error {
 	var errs []error
@@ -111,6 +128,11 @@ func (c *Config) Validate(providers []string) error {
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("tlsCertFile and tlsKeyFile go together"))
+	}
+	for i, a := range c.Azure {
+		if err := a.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("azure[%d]: %w", i, err))
+		}
 	}
 	if len(c.Locations) == 0 {
 		errs = append(errs, errors.New("at least one location must be configured"))

@@ -235,14 +235,22 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request, rt route) erro
 	}
 	switch strings.ToLower(rt.locAction) {
 	case "kubernetesversions":
+		// One entry per minor version, its patches under it (vs is sorted).
 		out := api.KubernetesVersionList{Values: []api.KubernetesVersion{}}
 		for _, v := range vs {
 			minor := v.Version
 			if i := strings.LastIndex(minor, "."); strings.Count(minor, ".") == 2 {
 				minor = minor[:i]
 			}
-			out.Values = append(out.Values, api.KubernetesVersion{Version: minor, IsDefault: v.IsDefault, IsPreview: v.IsPreview,
-				PatchVersions: map[string]api.PatchVersion{v.Version: {Upgrades: orEmpty(v.Upgrades)}}})
+			n := len(out.Values)
+			if n == 0 || out.Values[n-1].Version != minor {
+				out.Values = append(out.Values, api.KubernetesVersion{Version: minor, PatchVersions: map[string]api.PatchVersion{}})
+				n++
+			}
+			kv := &out.Values[n-1]
+			kv.IsDefault = kv.IsDefault || v.IsDefault
+			kv.IsPreview = kv.IsPreview || v.IsPreview
+			kv.PatchVersions[v.Version] = api.PatchVersion{Upgrades: orEmpty(v.Upgrades)}
 		}
 		writeJSON(w, http.StatusOK, out)
 	case "orchestrators":
