@@ -53,6 +53,15 @@ type Operation struct {
 	StartTime *time.Time   `json:"startTime,omitempty"`
 	EndTime   *time.Time   `json:"endTime,omitempty"`
 	Error     *ErrorDetail `json:"error,omitempty"`
+	// Properties carry the operation's latest progress step and what the
+	// provider ignored of the request.
+	Properties *OperationProperties `json:"properties,omitempty"`
+}
+
+// OperationProperties is kubeml's addition to the ARM operation status.
+type OperationProperties struct {
+	Progress string   `json:"progress,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Operation statuses.

@@ -33,6 +33,7 @@ type Poller[T any] struct {
 	result       *T
 	initial      *T // the body of the answer that started the operation
 	err          error
+	props        api.OperationProperties
 }
 
 // newPoller makes the poller of resp, the answer to a PUT or DELETE of
@@ -57,6 +58,12 @@ func newPoller[T any](c *Client, resp *http.Response, resourcePath string, body 
 func ResumePoller[T any](c *Client, operationURL, resourcePath string) *Poller[T] {
 	return &Poller[T]{c: c, opURL: operationURL, resourcePath: resourcePath, status: api.StatusInProgress, wait: 0}
 }
+
+// Progress is the operation's latest step, as the server last reported it.
+func (p *Poller[T]) Progress() string { return p.props.Progress }
+
+// Warnings are what the server's provider ignored of the request.
+func (p *Poller[T]) Warnings() []string { return p.props.Warnings }
 
 // Done reports whether the operation has ended.
 func (p *Poller[T]) Done() bool { return p.done }
@@ -83,6 +90,9 @@ func (p *Poller[T]) Poll(ctx context.Context) (status string, err error) {
 		return p.status, err
 	}
 	p.wait = retryAfter(resp.Header)
+	if op.Properties != nil {
+		p.props = *op.Properties
+	}
 	if p.location {
 		op.Status = api.StatusSucceeded
 		if resp.StatusCode == http.StatusAccepted {

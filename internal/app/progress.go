@@ -33,9 +33,10 @@ func isTerminal(v any) bool {
 // prints one clean line per state. Both end with
 // `Provisioning operation finished, operation "Succeeded"`.
 type progress struct {
-	w     io.Writer
-	tty   bool
-	shown string
+	w        io.Writer
+	tty      bool
+	shown    string
+	lastStep string
 }
 
 func newProgress(w io.Writer, tty bool, state string) *progress {
@@ -55,6 +56,19 @@ func (p *progress) poll(status string) {
 	}
 	if status != "" && status != api.StatusInProgress && status != p.shown {
 		p.show(status)
+	}
+}
+
+// step shows a new progress step of the server's provider on its own line.
+func (p *progress) step(s string) {
+	if s == "" || s == p.lastStep {
+		return
+	}
+	p.lastStep = s
+	if p.tty {
+		fmt.Fprint(p.w, "\n  "+s+"\n"+p.shown)
+	} else {
+		fmt.Fprintln(p.w, "  "+s)
 	}
 }
 
@@ -101,7 +115,13 @@ func await[T any](ctx context.Context, s Streams, state string, poller *client.P
 		state = poller.Status()
 	}
 	pr := newProgress(s.Err, isTerminal(s.Err), state)
-	res, err := poller.PollUntilDone(ctx, pr.poll)
+	res, err := poller.PollUntilDone(ctx, func(status string) {
+		pr.step(poller.Progress())
+		pr.poll(status)
+	})
+	for _, w := range poller.Warnings() {
+		pr.step("Warning: " + w)
+	}
 	status := poller.Status()
 	if err == nil && res != nil && failed != nil {
 		if err = failed(res); err != nil {

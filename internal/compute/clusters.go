@@ -381,19 +381,24 @@ func (m *Manager) provision(ctx context.Context, op store.Operation) (clusterInp
 	if err != nil {
 		return in, id, nil, err
 	}
-	ctx = provider.WithJournal(ctx, opJournal{m: m, id: op.ID})
+	j := opJournal{m: m, id: op.ID}
+	ctx = provider.WithJournal(ctx, j)
+	progress := j.progress()
 	var c *provider.Cluster
 	switch op.Kind {
 	case kindClusterCreate, kindComputeCreate:
-		c, err = ensureCluster(ctx, p, in.Spec)
+		c, err = ensureCluster(ctx, p, in.Spec, progress)
 	case kindClusterScale, kindComputeScale:
-		c, err = p.Scale(ctx, in.Spec.Name, in.Count, nil)
+		c, err = p.Scale(ctx, in.Spec.Name, in.Count, progress)
 	case kindClusterStart:
-		c, err = startCluster(ctx, p, in.Spec.Name)
+		c, err = startCluster(ctx, p, in.Spec.Name, progress)
 	default: // delete
-		if err := p.Delete(ctx, in.Spec.Name, nil); err != nil && !errors.Is(err, provider.ErrNotFound) {
+		if err := p.Delete(ctx, in.Spec.Name, progress); err != nil && !errors.Is(err, provider.ErrNotFound) {
 			return in, id, nil, err
 		}
+	}
+	if c != nil && len(c.Warnings) > 0 {
+		_ = j.Save(warningsKey, strings.Join(c.Warnings, "\n"))
 	}
 	return in, id, c, err
 }
@@ -415,33 +420,33 @@ func (m *Manager) runCluster(ctx context.Context, op store.Operation) error {
 
 // startCluster restarts what of an existing cluster does not run; it
 // never creates one.
-func startCluster(ctx context.Context, p provider.Provider, name string) (*provider.Cluster, error) {
+func startCluster(ctx context.Context, p provider.Provider, name string, progress provider.Progress) (*provider.Cluster, error) {
 	r, ok := p.(provider.Resumer)
 	if !ok {
 		return nil, fmt.Errorf("provider %s cannot start clusters", p.Name())
 	}
-	return r.Resume(ctx, name, nil)
+	return r.Resume(ctx, name, progress)
 }
 
 // ensureCluster creates the provider's cluster, or finishes or adopts one
 // that an interrupted run of the same operation began.
-func ensureCluster(ctx context.Context, p provider.Provider, spec provider.Spec) (*provider.Cluster, error) {
+func ensureCluster(ctx context.Context, p provider.Provider, spec provider.Spec, progress provider.Progress) (*provider.Cluster, error) {
 	c, err := p.Get(ctx, spec.Name)
 	switch {
 	case errors.Is(err, provider.ErrNotFound):
-		return p.Create(ctx, spec, nil)
+		return p.Create(ctx, spec, progress)
 	case err != nil:
 		return nil, err
 	case c.State == provider.StateRunning:
 		return c, nil
 	}
 	if r, ok := p.(provider.Resumer); ok {
-		return r.Resume(ctx, spec.Name, nil)
+		return r.Resume(ctx, spec.Name, progress)
 	}
-	if err := p.Delete(ctx, spec.Name, nil); err != nil {
+	if err := p.Delete(ctx, spec.Name, progress); err != nil {
 		return nil, err
 	}
-	return p.Create(ctx, spec, nil)
+	return p.Create(ctx, spec, progress)
 }
 
 // clusterReady records a cluster the provider reports made or scaled.

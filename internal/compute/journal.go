@@ -3,6 +3,10 @@ package compute
 import (
 	"context"
 	"encoding/json"
+	"strings"
+
+	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/provider"
 )
 
 // opJournal keeps a provider's checkpoints (e.g. ARM resume tokens) in
@@ -29,6 +33,36 @@ func (j opJournal) read(ctx context.Context) (map[string]json.RawMessage, map[st
 		}
 	}
 	return all, cps, nil
+}
+
+// Checkpoints the operation status shows.
+const (
+	progressKey = "kubeml.progress"
+	warningsKey = "kubeml.warnings"
+)
+
+// progress records a provider's steps as the operation's progress.
+func (j opJournal) progress() provider.Progress {
+	return func(step string) { _ = j.Save(progressKey, step) }
+}
+
+// operationProperties reads what an operation status shows of its
+// checkpoints.
+func operationProperties(input json.RawMessage) *api.OperationProperties {
+	var in struct {
+		Checkpoints map[string]string `json:"checkpoints"`
+	}
+	if json.Unmarshal(input, &in) != nil || in.Checkpoints == nil {
+		return nil
+	}
+	p := &api.OperationProperties{Progress: in.Checkpoints[progressKey]}
+	if w := in.Checkpoints[warningsKey]; w != "" {
+		p.Warnings = strings.Split(w, "\n")
+	}
+	if p.Progress == "" && p.Warnings == nil {
+		return nil
+	}
+	return p
 }
 
 // Load returns a checkpoint of the operation.

@@ -237,6 +237,9 @@ func (m *Manager) execute(op store.Operation) {
 	if ctx.Err() != nil {
 		return // the server is stopping: the next run resumes it
 	}
+	if cur, err := m.cfg.Store.GetOperation(ctx, op.ID); err == nil {
+		op.Input = cur.Input // keep the checkpoints the run journaled
+	}
 	op.Updated = m.cfg.Now()
 	op.Status = api.StatusSucceeded
 	if err != nil {
@@ -275,7 +278,7 @@ func (m *Manager) Operation(ctx context.Context, id string) (*api.Operation, err
 	if err != nil {
 		return nil, err
 	}
-	out := &api.Operation{ID: id, Name: id, Status: op.Status, StartTime: &op.Created}
+	out := &api.Operation{ID: id, Name: id, Status: op.Status, StartTime: &op.Created, Properties: operationProperties(op.Input)}
 	if op.Status != api.StatusInProgress {
 		out.EndTime = &op.Updated
 	}
