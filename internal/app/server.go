@@ -32,7 +32,12 @@ admin token (<data-dir>/admin-token, mode 0600) and a CA and serving
 certificate (<data-dir>/ca.crt): the kubeml CLI on this machine finds
 both without flags.
 
-Configuration: defaults, then --config (JSON), then flags.`,
+Configuration: defaults, then --config (JSON), then flags. A config
+file's "azure" list adds Azure Kubernetes Service regions, each a location
+of provider aks-<region>:
+  {"azure": [{"subscriptionId": "<guid>", "resourceGroup": "kubeml-clusters", "region": "westus2"}]}
+Credentials come from DefaultAzureCredential (environment, workload
+identity, managed identity, Azure CLI); see the README for the roles.`,
 		Example: "  kubeml server\n  kubeml server --addr 127.0.0.1:9000 --location local=local --location sim=simulated",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
