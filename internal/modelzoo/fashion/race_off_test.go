@@ -1,0 +1,5 @@
+//go:build !race
+
+package fashion_test
+
+const raceDetector = false
