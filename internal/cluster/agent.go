@@ -25,7 +25,6 @@ const AgentName = "kubeml-agent"
 func agentRules() (namespaced, clusterWide []rbacv1.PolicyRule) {
 	clusterWide = []rbacv1.PolicyRule{
 		{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"selfsubjectaccessreviews"}, Verbs: []string{"create"}},
-		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"list"}},
 	}
 	for _, p := range permissions {
 		r := rbacv1.PolicyRule{APIGroups: []string{p.group}, Resources: []string{p.resource}, Verbs: p.verbs}

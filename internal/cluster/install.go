@@ -21,8 +21,14 @@ type Services struct {
 	Port int
 	// Replicas of the router; 0 means by purpose: DevTest 1, else 3.
 	Replicas int
-	// HostNetwork runs the router in the nodes' network namespace.
+	// HostNetwork runs the router in the nodes' network namespace,
+	// listening on the node's address.
 	HostNetwork bool
+	// APIServer (host:port), with HostNetwork, is where the router reaches
+	// the API server instead of the kubernetes Service: for clusters whose
+	// API server listens on the node's loopback and that route no
+	// ClusterIPs (kubeml's local clusters).
+	APIServer string
 	// ImagePullPolicy defaults to IfNotPresent.
 	ImagePullPolicy corev1.PullPolicy
 	// TLSCert and TLSKey (PEM), when set, go into the Secret

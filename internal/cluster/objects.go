@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"net"
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -25,12 +26,13 @@ func routerServiceAccount() *corev1.ServiceAccount {
 	return &corev1.ServiceAccount{ObjectMeta: routerMeta(Namespace)}
 }
 
-// routerRole lets the router read its namespace's services, endpoints,
-// pods and configuration.
+// routerRole lets the router read the services' routing Secrets in its
+// namespace (RBAC cannot narrow that to a label) and hold the Lease that
+// elects the replica that autoscales.
 func routerRole() *rbacv1.Role {
 	return &rbacv1.Role{ObjectMeta: routerMeta(Namespace), Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"get", "list", "watch"}},
-		{APIGroups: []string{""}, Resources: []string{"services", "pods", "configmaps"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"list", "watch"}},
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
 	}}
 }
 
@@ -42,12 +44,13 @@ func routerRoleBinding() *rbacv1.RoleBinding {
 	}
 }
 
-// routerClusterRole lets the router find model services in every
-// namespace.
+// routerClusterRole lets the router find model pods in every namespace
+// (EndpointSlices: there may be no kube-proxy to route ClusterIPs) and
+// scale their Deployments.
 func routerClusterRole() *rbacv1.ClusterRole {
 	return &rbacv1.ClusterRole{ObjectMeta: routerMeta(""), Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"get", "list", "watch"}},
-		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"list", "watch"}},
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments/scale"}, Verbs: []string{"get", "update"}},
 	}}
 }
 
@@ -86,9 +89,13 @@ func routerDeployment(s Services) *appsv1.Deployment {
 			Image:           s.Image,
 			ImagePullPolicy: s.ImagePullPolicy,
 			Args:            []string{"router", "--listen", ":" + strconv.Itoa(s.Port)},
-			Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: int32(s.Port), Protocol: corev1.ProtocolTCP}},
-			ReadinessProbe:  probe("/readyz"),
-			LivenessProbe:   probe("/healthz"),
+			Env: []corev1.EnvVar{
+				{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+				{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+			},
+			Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: int32(s.Port), Protocol: corev1.ProtocolTCP}},
+			ReadinessProbe: probe("/readyz"),
+			LivenessProbe:  probe("/healthz"),
 			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
 				corev1.ResourceCPU:    resource.MustParse("50m"),
 				corev1.ResourceMemory: resource.MustParse("64Mi"),
@@ -97,6 +104,12 @@ func routerDeployment(s Services) *appsv1.Deployment {
 	}
 	if s.HostNetwork {
 		pod.DNSPolicy = corev1.DNSClusterFirstWithHostNet
+		c := &pod.Containers[0]
+		c.Env = append(c.Env, corev1.EnvVar{Name: "HOST_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.hostIP"}}})
+		c.Args[2] = "$(HOST_IP):" + strconv.Itoa(s.Port)
+		if host, port, err := net.SplitHostPort(s.APIServer); err == nil {
+			c.Env = append(c.Env, corev1.EnvVar{Name: "KUBERNETES_SERVICE_HOST", Value: host}, corev1.EnvVar{Name: "KUBERNETES_SERVICE_PORT", Value: port})
+		}
 	}
 	if len(s.TLSCert) > 0 {
 		c := &pod.Containers[0]

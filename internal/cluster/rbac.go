@@ -24,26 +24,30 @@ var (
 	read = []string{"get", "list", "watch"}
 )
 
-// permissions is what kubeml needs: manage its objects, list nodes, read
-// pods and events to explain a router that is not ready, and hold what the
-// router's Role and ClusterRole grant (RBAC forbids granting more than one
-// holds).
+// permissions is what kubeml needs: manage the router and its record in
+// kubeml-system, deploy model services (Deployments, Services,
+// PodDisruptionBudgets and model ConfigMaps) in any namespace, list nodes
+// (capacity), read pods, their logs and events to explain what is not
+// ready, and hold what the router's Role and ClusterRole grant (RBAC
+// forbids granting more than one holds).
 var permissions = []permission{
 	{"", "namespaces", []string{"create", "get", "delete", "list"}, false},
-	{"", "configmaps", crud, true},
-	{"", "secrets", crud, true}, // the router's TLS certificate
+	{"", "secrets", append(crud, "watch"), true}, // TLS certificate, routing
 	{"", "serviceaccounts", crud, true},
-	{"", "services", crud, true},
-	{"apps", "deployments", crud, true},
 	{"rbac.authorization.k8s.io", "roles", crud, true},
 	{"rbac.authorization.k8s.io", "rolebindings", crud, true},
 	{"rbac.authorization.k8s.io", "clusterroles", crud, false},
 	{"rbac.authorization.k8s.io", "clusterrolebindings", crud, false},
+	{"coordination.k8s.io", "leases", []string{"get", "create", "update"}, true},
+	{"", "configmaps", append(crud, "watch"), false},
+	{"", "services", append(crud, "watch"), false},
+	{"apps", "deployments", append(crud, "watch"), false},
+	{"apps", "deployments/scale", []string{"get", "update"}, false},
+	{"policy", "poddisruptionbudgets", crud, false},
 	{"", "nodes", []string{"list"}, false},
-	{"", "pods", read, true},
-	{"", "events", []string{"list"}, true},
-	{"", "configmaps", read, true},
-	{"", "services", read, false},
+	{"", "pods", read, false},
+	{"", "pods/log", []string{"get"}, false},
+	{"", "events", []string{"list"}, false},
 	{"discovery.k8s.io", "endpointslices", read, false},
 }
 
@@ -60,8 +64,9 @@ func (p permission) describe(verb string) string {
 
 // allowed asks the API server whether the caller may do verb on p.
 func allowed(ctx context.Context, pr *probe, group, resource, verb, ns string) (bool, error) {
+	resource, sub, _ := strings.Cut(resource, "/")
 	r := &authzv1.SelfSubjectAccessReview{Spec: authzv1.SelfSubjectAccessReviewSpec{
-		ResourceAttributes: &authzv1.ResourceAttributes{Group: group, Resource: resource, Verb: verb, Namespace: ns},
+		ResourceAttributes: &authzv1.ResourceAttributes{Group: group, Resource: resource, Subresource: sub, Verb: verb, Namespace: ns},
 	}}
 	res, err := pr.cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, r, metav1.CreateOptions{})
 	if err != nil {

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -162,6 +164,13 @@ func (m *Manager) installServices(ctx context.Context, computeID, purpose string
 		return err
 	}
 	svc := cluster.Services{Image: image, Purpose: purpose}
+	if kc, err := m.computeKubeconfig(ctx, id); err == nil {
+		// An API server on loopback runs on this host (a local cluster):
+		// only the host's network reaches it, and no ClusterIP routes.
+		if host := loopbackServer(kc); host != "" {
+			svc.HostNetwork, svc.APIServer = true, host
+		}
+	}
 	if pem, err := m.cfg.Store.GetSecret(ctx, sslSecret(computeID)); err == nil {
 		svc.TLSCert, svc.TLSKey = splitCertKey(pem)
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -241,4 +250,25 @@ func takeSSL(p *api.AKSProperties) []byte {
 	ssl.Cert, ssl.Key = "", ""
 	p.SSLConfiguration = &ssl
 	return pem
+}
+
+// loopbackServer is the host:port of a kubeconfig's API server when it
+// is a loopback address, else "".
+func loopbackServer(kubeconfig []byte) string {
+	rc, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	if err != nil {
+		return ""
+	}
+	u, err := url.Parse(rc.Host)
+	if err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }

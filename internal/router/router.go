@@ -1,7 +1,10 @@
 // Package router is the in-cluster scoring router that kubeml installs into
-// every attached Kubernetes cluster. It will route scoring requests to model
-// pods; for now it serves liveness and readiness probes, Prometheus metrics,
-// and clear 404s for services and models that are not deployed.
+// every attached Kubernetes cluster. It watches the routing Secrets the
+// workspace server writes and the EndpointSlices of model pods, and routes
+// Azure ML scoring and Open Inference Protocol requests straight to ready
+// pods: authenticated, split between versions by weight, bounded per pod
+// with a queue, and autoscaled. It also serves probes and Prometheus
+// metrics.
 package router
 
 import (
@@ -9,15 +12,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"k8s.io/client-go/kubernetes"
 )
 
 // DefaultListen is the address Run listens on when Config.Listen is empty.
 const DefaultListen = ":8080"
+
+// DefaultNamespace is the router's namespace when Config.Namespace is
+// empty.
+const DefaultNamespace = "kubeml-system"
 
 // shutdownTimeout bounds how long Run waits for in-flight requests.
 const shutdownTimeout = 10 * time.Second
@@ -34,11 +45,28 @@ type Config struct {
 	Version string
 	// Log receives one debug record per request (default: discarded).
 	Log *slog.Logger
-	// Now is the clock used to time requests (default time.Now).
+	// Now is the clock that times requests, checks token expiry and
+	// times the autoscaler's down-delay (default time.Now).
 	Now func() time.Time
 	// Ready, if set, is called by Run with the bound address once it listens
 	// and is marked ready (useful with Listen "127.0.0.1:0").
 	Ready func(addr string)
+
+	// Kube is the cluster the router watches (routing Secrets in
+	// Namespace, EndpointSlices in all namespaces) and whose Deployments
+	// it scales. Without it the router knows no services.
+	Kube kubernetes.Interface
+	// Namespace is the router's own namespace (default DefaultNamespace).
+	Namespace string
+	// PeerService, if set, names the Kubernetes Service (in Namespace) of
+	// the router's replicas: the autoscaler multiplies the load it sees by
+	// their ready count, as the Service spreads requests evenly.
+	PeerService string
+	// Rand splits traffic between versions (default: math/rand/v2's
+	// global source). Tests pass a seeded one.
+	Rand rand.Source
+	// Autoscale tunes the autoscaler.
+	Autoscale AutoscaleConfig
 }
 
 // Router answers HTTP requests for the cluster. It owns its Prometheus
@@ -48,10 +76,13 @@ type Router struct {
 	ready   atomic.Bool
 	metrics *metrics
 	fixed   map[string]fixedRoute
+	table   *table
+	proxy   *proxy
+	random  func() float64
 }
 
 // New returns a Router that is not yet ready: /readyz answers 503 until Run
-// listens, or until SetReady(true).
+// listens and has filled its routing table, or until SetReady(true).
 func New(c Config) *Router {
 	if c.Listen == "" {
 		c.Listen = DefaultListen
@@ -62,9 +93,34 @@ func New(c Config) *Router {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	r := &Router{cfg: c, metrics: newMetrics()}
+	if c.Namespace == "" {
+		c.Namespace = DefaultNamespace
+	}
+	c.Autoscale = c.Autoscale.withDefaults()
+	r := &Router{cfg: c, proxy: newProxy(), random: rand.Float64}
+	if c.Rand != nil {
+		var mu sync.Mutex
+		rnd := rand.New(c.Rand)
+		r.random = func() float64 {
+			mu.Lock()
+			defer mu.Unlock()
+			return rnd.Float64()
+		}
+	}
+	r.metrics = newMetrics(r.loads)
+	r.table = newTable(r.metrics, c.Log)
 	r.fixed = r.fixedRoutes()
 	return r
+}
+
+// loads reports the load of every version, for the metrics.
+func (r *Router) loads(yield func(service, version string, inflight, queued int)) {
+	for name, s := range r.table.all() {
+		for _, v := range s.versions {
+			in, q := v.pool.load()
+			yield(name, v.cfg.Name, in, q)
+		}
+	}
 }
 
 // SetReady marks the router ready (or not) for /readyz and /v2/health/ready.
@@ -75,10 +131,23 @@ func (r *Router) SetReady(ok bool) { r.ready.Store(ok) }
 // request logging.
 func (r *Router) Handler() http.Handler { return http.HandlerFunc(r.serveHTTP) }
 
-// Run listens on Config.Listen, marks the router ready and serves until ctx
-// is done, then stops accepting requests and waits up to 10 s for in-flight
-// ones. It returns nil after a graceful stop.
+// Run starts watching the cluster (with Config.Kube), listens on
+// Config.Listen, marks the router ready once the routing table is filled,
+// runs the autoscaler election and serves until ctx is done; then it stops
+// accepting requests and waits up to 10 s for in-flight ones. It returns
+// nil after a graceful stop.
 func (r *Router) Run(ctx context.Context) error {
+	bg, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { stop(); wg.Wait() }() // after the server has drained
+	synced := make(<-chan struct{})
+	if r.cfg.Kube != nil {
+		synced = r.watch(bg, &wg)
+	} else {
+		ch := make(chan struct{})
+		close(ch)
+		synced = ch
+	}
 	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", r.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
@@ -97,19 +166,27 @@ func (r *Router) Run(ctx context.Context) error {
 		}
 		served <- srv.Serve(ln)
 	}()
-
 	addr := ln.Addr().String()
-	r.SetReady(true)
-	r.cfg.Log.Info("router listening", "addr", addr, "version", r.cfg.Version)
-	if r.cfg.Ready != nil {
-		r.cfg.Ready(addr)
-	}
+	r.cfg.Log.Info("router listening", "addr", addr, "version", r.cfg.Version, "namespace", r.cfg.Namespace)
 
-	select {
-	case err := <-served:
-		r.SetReady(false)
-		return fmt.Errorf("router: serve: %w", err)
-	case <-ctx.Done():
+	for done := false; !done; {
+		select {
+		case <-synced:
+			synced = nil
+			if r.cfg.Kube != nil && !r.cfg.Autoscale.Disabled {
+				wg.Go(func() { r.lead(bg) })
+			}
+			r.SetReady(true)
+			r.cfg.Log.Info("router ready", "addr", addr, "services", len(r.table.all()))
+			if r.cfg.Ready != nil {
+				r.cfg.Ready(addr)
+			}
+		case err := <-served:
+			r.SetReady(false)
+			return fmt.Errorf("router: serve: %w", err)
+		case <-ctx.Done():
+			done = true
+		}
 	}
 	r.SetReady(false)
 	r.cfg.Log.Info("router shutting down", "addr", addr)
@@ -132,10 +209,17 @@ func (r *Router) Run(ctx context.Context) error {
 func (r *Router) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	start := r.cfg.Now()
 	rec := &recorder{ResponseWriter: w, code: http.StatusOK}
-	service := r.route(rec, req)
+	o := r.route(rec, req)
 	elapsed := r.cfg.Now().Sub(start)
-	r.metrics.observe(service, rec.code, elapsed)
-
+	r.metrics.observe(o.service, rec.code, elapsed)
+	version := ""
+	if o.version != nil {
+		o.version.metrics.observe(rec.code, elapsed, o.routerError)
+		version = o.version.cfg.Name
+	}
+	if !r.cfg.Log.Enabled(req.Context(), slog.LevelDebug) {
+		return
+	}
 	path := ""
 	if req.URL != nil {
 		path = req.URL.Path
@@ -144,7 +228,8 @@ func (r *Router) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		slog.String("method", clip(req.Method)),
 		slog.String("path", clip(path)),
 		slog.Int("status", rec.code),
-		slog.String("service", service),
+		slog.String("service", o.service),
+		slog.String("version", version),
 		slog.Duration("duration", elapsed),
 		slog.String("remote", req.RemoteAddr))
 }

@@ -49,40 +49,83 @@ func (r *Router) fixedRoutes() map[string]fixedRoute {
 	}
 }
 
-// route answers req and returns the metrics service label for it.
-func (r *Router) route(w http.ResponseWriter, req *http.Request) string {
+// route answers req and says what to record about it.
+func (r *Router) route(w http.ResponseWriter, req *http.Request) outcome {
 	if req.URL == nil {
 		apiError(w, http.StatusNotFound, "NotFound", "request has no path")
-		return labelNone
+		return outcome{service: labelNone}
 	}
 	if fr, ok := r.fixed[req.URL.Path]; ok {
 		if allowed(w, req, fr.methods, fr.oip) {
 			fr.serve(w, req)
 		}
-		return labelRouter
+		return outcome{service: labelRouter}
 	}
 	segs := segments(req.URL.EscapedPath())
 	switch {
-	case len(segs) == 5 && segs[0] == "api" && segs[1] == "v1" && segs[2] == "service" && segs[4] == "score":
-		if allowed(w, req, []string{http.MethodPost, http.MethodGet}, false) {
-			score(w, segs[3])
+	case len(segs) == 5 && segs[0] == "api" && segs[1] == "v1" && segs[2] == "service" &&
+		(segs[4] == "score" || segs[4] == "swagger.json"):
+		methods, path := []string{http.MethodPost, http.MethodGet}, "/score"
+		if segs[4] == "swagger.json" {
+			methods, path = []string{http.MethodGet}, "/swagger.json"
 		}
-		return labelUnknown
+		if !allowed(w, req, methods, false) {
+			return outcome{service: labelUnknown}
+		}
+		s := r.findService(w, segs[3])
+		if s == nil {
+			return outcome{service: labelUnknown}
+		}
+		return r.serveService(w, req, s, call{path: path})
 	case len(segs) >= 3 && segs[0] == "v2" && segs[1] == "models" && segs[2] != "":
 		name, _ := url.PathUnescape(segs[2])
-		oipError(w, http.StatusNotFound, fmt.Sprintf("model %q not found", clip(name)))
-		return labelUnknown
+		s := r.table.lookup(name)
+		if s == nil {
+			oipError(w, http.StatusNotFound, fmt.Sprintf("model %q not found", clip(name)))
+			return outcome{service: labelUnknown}
+		}
+		pin, method, ok := oipModelPath(segs[3:])
+		if !ok {
+			oipError(w, http.StatusNotFound, fmt.Sprintf("no Open Inference Protocol endpoint at %q", clip(req.URL.Path)))
+			return outcome{service: s.cfg.Name}
+		}
+		if !allowed(w, req, []string{method}, true) {
+			return outcome{service: s.cfg.Name}
+		}
+		return r.serveService(w, req, s, call{oip: true, path: req.URL.Path, raw: req.URL.RawPath, pin: pin})
 	case len(segs) >= 1 && segs[0] == "v2":
 		oipError(w, http.StatusNotFound, fmt.Sprintf("no Open Inference Protocol endpoint at %q", clip(req.URL.Path)))
-		return labelNone
+		return outcome{service: labelNone}
 	}
 	apiError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("no endpoint at %q", clip(req.URL.Path)))
-	return labelNone
+	return outcome{service: labelNone}
 }
 
-// score answers a scoring request for the (still escaped) service name. No
-// services are deployed yet, so a valid name is never found.
-func score(w http.ResponseWriter, escaped string) {
+// oipModelPath parses what follows /v2/models/{name}: "", "ready",
+// "infer", optionally after "versions/{v}". It returns the pinned version,
+// the method the endpoint takes and whether the path is one of these.
+func oipModelPath(rest []string) (pin, method string, ok bool) {
+	if len(rest) >= 2 && rest[0] == "versions" {
+		v, err := url.PathUnescape(rest[1])
+		if err != nil || v == "" {
+			return "", "", false
+		}
+		pin, rest = v, rest[2:]
+	}
+	switch {
+	case len(rest) == 0:
+		return pin, http.MethodGet, true
+	case len(rest) == 1 && rest[0] == "ready":
+		return pin, http.MethodGet, true
+	case len(rest) == 1 && rest[0] == "infer":
+		return pin, http.MethodPost, true
+	}
+	return "", "", false
+}
+
+// findService returns the deployed service named by the (still escaped)
+// path segment, or answers 400 or 404 and returns nil.
+func (r *Router) findService(w http.ResponseWriter, escaped string) *service {
 	name, err := url.PathUnescape(escaped)
 	switch {
 	case err != nil || name == "":
@@ -92,9 +135,13 @@ func score(w http.ResponseWriter, escaped string) {
 			"service name %q is invalid: it must be at most 63 lowercase letters, digits or '-', "+
 				"starting and ending with a letter or digit", clip(name)))
 	default:
+		if s := r.table.lookup(name); s != nil {
+			return s
+		}
 		apiError(w, http.StatusNotFound, "ServiceNotFound",
 			fmt.Sprintf("no service named %q is deployed on this cluster", name))
 	}
+	return nil
 }
 
 // segments splits an escaped path into its segments ("/a/b" -> [a b]); a

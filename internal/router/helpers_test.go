@@ -1,0 +1,128 @@
+package router
+
+import (
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testNS is the namespace of the model Services in tests.
+const testNS = "models"
+
+// newProxyRouter returns a ready router without a cluster, with a seeded
+// random source, logging to the test at warning level.
+func newProxyRouter(t testing.TB, now func() time.Time) *Router {
+	t.Helper()
+	r := New(Config{
+		Log:  testLog(t),
+		Now:  now,
+		Rand: rand.NewPCG(1, 2),
+	})
+	r.SetReady(true)
+	return r
+}
+
+// testLog logs warnings and errors to the test.
+func testLog(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// version is a version whose pods sit behind the Service "<svc>-<name>".
+func testVersion(svc, name string, pct float64, def bool) VersionRouting {
+	return VersionRouting{
+		Name: name, Deployment: svc + "-" + name, Service: svc + "-" + name,
+		TrafficPercentile: pct, IsDefault: def, Port: ModelPort,
+	}
+}
+
+// testRouting is an open service with the given versions.
+func testRouting(name string, versions ...VersionRouting) ServiceRouting {
+	return ServiceRouting{
+		Name: name, Namespace: testNS, ScoringTimeoutMs: 5000,
+		MaxConcurrentRequestsPerContainer: 8, MaxQueueWaitMs: 1000, Versions: versions,
+	}
+}
+
+// setBackends makes the backends the ready endpoints of a version's
+// Service, one fake EndpointSlice each (the way tests inject loopback
+// endpoints).
+func setBackends(t testing.TB, r *Router, v VersionRouting, backends ...string) {
+	t.Helper()
+	setBackendsIn(t, r, testNS, v, backends...)
+}
+
+// setBackendsIn is setBackends for a version in namespace ns.
+func setBackendsIn(t testing.TB, r *Router, ns string, v VersionRouting, backends ...string) {
+	t.Helper()
+	key := ns + "/" + v.Service
+	r.table.mu.Lock()
+	delete(r.table.slices, key)
+	r.table.mu.Unlock()
+	for i, addr := range backends {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := strconv.Atoi(port)
+		r.table.setSlice(key, "test-"+strconv.Itoa(i), sliceInfo{addrs: []string{host}, ports: []int32{int32(p)}})
+	}
+	if len(backends) == 0 {
+		r.table.deleteSlice(key, "none")
+	}
+}
+
+// backend is a loopback model pod that answers with its name.
+func backend(t testing.TB, name string, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	if h == nil {
+		h = func(w http.ResponseWriter, req *http.Request) {
+			_, _ = io.Copy(io.Discard, req.Body)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"pod":"`+name+`"}`)
+		}
+	}
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func addr(s *httptest.Server) string { return strings.TrimPrefix(s.URL, "http://") }
+
+// send makes one request through the router's handler.
+func send(h http.Handler, method, target, body string, hdr ...string) *httptest.ResponseRecorder {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, target, rd)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+// eventually polls cond every 20 ms until it holds or d passes.
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", d, what)
+		}
+	}
+}

@@ -1,0 +1,215 @@
+package router
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// seen is what a backend saw of a request.
+type seen struct {
+	method, path, query, body, auth, version string
+}
+
+// recordingBackend answers 201 with a header and its name, and reports
+// each request it gets.
+func recordingBackend(t *testing.T, name string) (string, <-chan seen) {
+	ch := make(chan seen, 16)
+	s := backend(t, name, func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		ch <- seen{req.Method, req.URL.Path, req.URL.RawQuery, string(b), req.Header.Get("Authorization"), req.Header.Get(VersionHeader)}
+		w.Header().Set("X-Model", name)
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, name)
+	})
+	return addr(s), ch
+}
+
+func TestProxyRoutes(t *testing.T) {
+	r := newProxyRouter(t, nil)
+	blue, green := testVersion("iris", "blue", 0, true), testVersion("iris", "green", 0, false)
+	r.table.setRouting("s", testRouting("iris", blue, green))
+	blueAddr, blueSeen := recordingBackend(t, "blue")
+	greenAddr, greenSeen := recordingBackend(t, "green")
+	setBackends(t, r, blue, blueAddr)
+	setBackends(t, r, green, greenAddr)
+	h := r.Handler()
+
+	tests := map[string]struct {
+		method, target, body string
+		hdr                  []string
+		want                 seen
+		pod                  string
+	}{
+		"scoring goes to the pod's /score": {"POST", "/api/v1/service/iris/score?x=1", `{"data":[[1]]}`, nil,
+			seen{"POST", "/score", "x=1", `{"data":[[1]]}`, "", "blue"}, "blue"},
+		"scoring by GET is forwarded too": {"GET", "/api/v1/service/iris/score", "", nil,
+			seen{method: "GET", path: "/score", version: "blue"}, "blue"},
+		"swagger goes to the pod's /swagger.json": {"GET", "/api/v1/service/iris/swagger.json", "", nil,
+			seen{method: "GET", path: "/swagger.json", version: "blue"}, "blue"},
+		"the version header pins a version": {"POST", "/api/v1/service/iris/score", "{}", []string{VersionHeader, "green"},
+			seen{"POST", "/score", "", "{}", "", "green"}, "green"},
+		"OIP inference keeps its path": {"POST", "/v2/models/iris/infer", `{"inputs":[]}`, nil,
+			seen{"POST", "/v2/models/iris/infer", "", `{"inputs":[]}`, "", "blue"}, "blue"},
+		"OIP model metadata": {"GET", "/v2/models/iris", "", nil,
+			seen{method: "GET", path: "/v2/models/iris", version: "blue"}, "blue"},
+		"OIP model readiness": {"GET", "/v2/models/iris/ready", "", nil,
+			seen{method: "GET", path: "/v2/models/iris/ready", version: "blue"}, "blue"},
+		"an OIP version path pins that version": {"POST", "/v2/models/iris/versions/green/infer", "{}", nil,
+			seen{"POST", "/v2/models/iris/versions/green/infer", "", "{}", "", "green"}, "green"},
+		"an OIP version's readiness": {"GET", "/v2/models/iris/versions/green/ready", "", nil,
+			seen{method: "GET", path: "/v2/models/iris/versions/green/ready", version: "green"}, "green"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := send(h, tc.method, tc.target, tc.body, tc.hdr...)
+			if w.Code != http.StatusCreated || w.Body.String() != tc.pod {
+				t.Fatalf("%s %s = %d %q, want 201 %q", tc.method, tc.target, w.Code, w.Body, tc.pod)
+			}
+			if got := w.Header().Get(VersionHeader); got != tc.pod {
+				t.Errorf("%s = %q, want %q", VersionHeader, got, tc.pod)
+			}
+			if got := w.Header().Get("X-Model"); got != tc.pod {
+				t.Errorf("the pod's header X-Model = %q, want %q", got, tc.pod)
+			}
+			ch := blueSeen
+			if tc.pod == "green" {
+				ch = greenSeen
+			}
+			if got := <-ch; got != tc.want {
+				t.Errorf("pod saw %+v\nwant     %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestProxyErrors(t *testing.T) {
+	r := newProxyRouter(t, nil)
+	blue := testVersion("iris", "blue", 0, true)
+	r.table.setRouting("s", testRouting("iris", blue))
+	a, _ := recordingBackend(t, "blue")
+	setBackends(t, r, blue, a)
+	bad := testRouting("bad", testVersion("bad", "a", 60, false), testVersion("bad", "b", 60, false))
+	r.table.setRouting("bad", bad)
+	h := r.Handler()
+
+	tests := map[string]struct {
+		method, target string
+		hdr            []string
+		code           int
+		body           string
+	}{
+		"an unknown version is a 404": {"POST", "/api/v1/service/iris/score", []string{VersionHeader, "red"}, 404,
+			`{"error":{"code":"VersionNotFound","message":"service \"iris\" has no version \"red\""}}`},
+		"an unknown OIP version is a 404 in the OIP shape": {"POST", "/v2/models/iris/versions/red/infer", nil, 404,
+			`{"error":"service \"iris\" has no version \"red\""}`},
+		"an unknown OIP path of a known model is a 404": {"GET", "/v2/models/iris/nope", nil, 404,
+			`{"error":"no Open Inference Protocol endpoint at \"/v2/models/iris/nope\""}`},
+		"OIP inference by GET is not allowed": {"GET", "/v2/models/iris/infer", nil, 405, ""},
+		"swagger by POST is not allowed":      {"POST", "/api/v1/service/iris/swagger.json", nil, 405, ""},
+		"a header contradicting the path is refused": {"POST", "/v2/models/iris/versions/blue/infer", []string{VersionHeader, "green"}, 400,
+			`{"error":"the path names version \"blue\" but the X-Kubeml-Version header names \"green\""}`},
+		"bad weights are refused, not guessed": {"POST", "/api/v1/service/bad/score", nil, 500,
+			`{"error":{"code":"InvalidRouting","message":"service \"bad\" cannot be routed: no version is the default"}}`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := send(h, tc.method, tc.target, "", tc.hdr...)
+			if w.Code != tc.code {
+				t.Errorf("status = %d, want %d: %s", w.Code, tc.code, w.Body)
+			}
+			if got := strings.TrimSpace(w.Body.String()); tc.body != "" && got != tc.body {
+				t.Errorf("body = %s\nwant   %s", got, tc.body)
+			}
+			if !json.Valid(w.Body.Bytes()) {
+				t.Errorf("body is not JSON: %q", w.Body)
+			}
+		})
+	}
+}
+
+// A version with bad weights can still be reached by pinning it.
+func TestPinnedVersionIgnoresBadWeights(t *testing.T) {
+	r := newProxyRouter(t, nil)
+	a := testVersion("bad", "a", 60, false)
+	r.table.setRouting("bad", testRouting("bad", a, testVersion("bad", "b", 60, false)))
+	addrA, _ := recordingBackend(t, "a")
+	setBackends(t, r, a, addrA)
+	if w := send(r.Handler(), "POST", "/api/v1/service/bad/score", "{}", VersionHeader, "a"); w.Code != http.StatusCreated {
+		t.Fatalf("pinned request = %d %s", w.Code, w.Body)
+	}
+}
+
+// A failed connection is retried once on another pod when the body was
+// buffered; a streamed body gets 502.
+func TestRetryOnDialFailure(t *testing.T) {
+	r := newProxyRouter(t, nil)
+	blue := testVersion("iris", "blue", 0, true)
+	r.table.setRouting("s", testRouting("iris", blue))
+	dead := backend(t, "dead", nil)
+	deadAddr := addr(dead)
+	dead.Close()
+	good, _ := recordingBackend(t, "good")
+	setBackends(t, r, blue, deadAddr, good)
+	var logged bytes.Buffer
+	r.cfg.Log = slog.New(slog.NewTextHandler(&logged, nil))
+	h := r.Handler()
+	for i := range 6 {
+		if w := send(h, "POST", "/api/v1/service/iris/score", `{"data":[]}`); w.Code != http.StatusCreated {
+			t.Fatalf("request %d = %d %s, want 201 after a retry", i, w.Code, w.Body)
+		}
+	}
+	if n := strings.Count(logged.String(), "retrying on another"); n < 2 {
+		t.Errorf("%d retries in 6 requests over a dead and a live pod; want about 3:\n%s", n, logged.String())
+	}
+
+	setBackends(t, r, blue, deadAddr)
+	req := strings.NewReader(`{"data":[]}`)
+	w := sendReader(h, "POST", "/api/v1/service/iris/score", io.NopCloser(req), -1) // chunked: streamed
+	if w.Code != http.StatusBadGateway || !strings.Contains(w.Body.String(), `"code":"BadGateway"`) {
+		t.Fatalf("streamed request to a dead pod = %d %s, want 502 BadGateway", w.Code, w.Body)
+	}
+}
+
+func sendReader(h http.Handler, method, target string, body io.Reader, length int64) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, target, body)
+	req.ContentLength = length
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+// Timeouts: a pod slower than the scoring timeout gets the client a 504.
+func TestScoringTimeout(t *testing.T) {
+	r := newProxyRouter(t, nil)
+	blue := testVersion("iris", "blue", 0, true)
+	sr := testRouting("iris", blue)
+	sr.ScoringTimeoutMs = 150
+	r.table.setRouting("s", sr)
+	release := make(chan struct{})
+	defer close(release)
+	slow := backend(t, "slow", func(w http.ResponseWriter, req *http.Request) {
+		select {
+		case <-release:
+		case <-req.Context().Done():
+		}
+	})
+	setBackends(t, r, blue, addr(slow))
+	start := time.Now()
+	w := send(r.Handler(), "POST", "/api/v1/service/iris/score", "{}")
+	if w.Code != http.StatusGatewayTimeout || !strings.Contains(w.Body.String(), "within its scoring timeout of 150ms") {
+		t.Fatalf("slow pod = %d %s, want 504", w.Code, w.Body)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond || d > 3*time.Second {
+		t.Errorf("the 504 came after %s, want about 150ms", d)
+	}
+	if got := w.Header().Get(VersionHeader); got != "blue" {
+		t.Errorf("%s on the 504 = %q, want blue", VersionHeader, got)
+	}
+}
