@@ -71,7 +71,7 @@ Start with 'kubeml up': it creates a real local cluster on this machine.`,
 		"directory for kubeml's state (env KUBEML_DATA_DIR)")
 	root.AddCommand(
 		newUp(s, g), newDown(s, g), newKube(s), newVersion(s), newServer(s, g),
-		newProbeServer(s), newRouter(s),
+		newProbeServer(s), newRouter(s), newServeModel(s),
 		newAKS(s, g), newML(s, g),
 	)
 	return root

@@ -100,7 +100,14 @@ func (r Runtimes) Open(path, framework string) (model.Model, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("read model: %w", err)
 	}
-	detected, err := Detect(file, data)
+	return r.Load(data, file, framework)
+}
+
+// Load loads a model from its file's bytes; name is the file's name, for
+// detection and messages. A non-empty framework must agree with what the
+// bytes look like. It returns the model and its framework.
+func (r Runtimes) Load(data []byte, name, framework string) (model.Model, string, error) {
+	detected, err := Detect(name, data)
 	if err != nil {
 		return nil, "", err
 	}
@@ -108,15 +115,15 @@ func (r Runtimes) Open(path, framework string) (model.Model, string, error) {
 		if framework != ONNX && framework != XGBoost && framework != LightGBM {
 			return nil, "", fmt.Errorf("unknown framework %q; want onnx, xgboost or lightgbm", framework)
 		}
-		return nil, "", fmt.Errorf("%s looks like %s, not %s", file, detected, framework)
+		return nil, "", fmt.Errorf("%s looks like %s, not %s", name, detected, framework)
 	}
 	load := r[detected]
 	if load == nil {
-		return nil, "", fmt.Errorf("%s is a %s model, but this build has no %s runtime", file, detected, detected)
+		return nil, "", fmt.Errorf("%s is a %s model, but this build has no %s runtime", name, detected, detected)
 	}
 	m, err := load(data)
 	if err != nil {
-		return nil, "", fmt.Errorf("load %s model %s: %w", detected, file, err)
+		return nil, "", fmt.Errorf("load %s model %s: %w", detected, name, err)
 	}
 	return m, detected, nil
 }
