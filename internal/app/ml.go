@@ -27,7 +27,7 @@ client.json.`,
 	ws := &cobra.Command{Use: "workspace", Short: "Manage workspaces",
 		Example: "  kubeml ml workspace create -w myworkspace -g myresourcegroup\n  kubeml ml workspace list -g myresourcegroup -o table"}
 	ws.AddCommand(newWorkspaceCreate(c), newWorkspaceShow(c), newWorkspaceList(c), newWorkspaceDelete(c))
-	cmd.AddCommand(ws, newComputeTarget(c))
+	cmd.AddCommand(ws, newComputeTarget(c), newModel(c), newService(c))
 	return cmd
 }
 

@@ -30,6 +30,7 @@ const (
 
 func newUp(s Streams, g *globals) *cobra.Command {
 	var output string
+	var noSample bool
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start kubeml on this machine: the server and a local DevTest compute",
@@ -40,7 +41,10 @@ workspace server in the background (unless it runs), creates the workspace
 compute "local-dev": a real Kubernetes cluster on this host. If they exist,
 up reuses them and starts whatever of the cluster does not run, so it is
 also how to bring everything back after a reboot. It writes the cluster's
-kubeconfig and prints what to run next. It needs root.`,
+kubeconfig, registers kubeml's sample model (a fashion-mnist MLP it trains
+on first use from Debian's dataset-fashion-mnist), deploys it as web
+service "fashion" and prints a working curl scoring command. It needs
+root.`,
 		Example: "  sudo kubeml up\n  kubectl --kubeconfig ~/.kubeml/local-dev.kubeconfig get nodes",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -74,8 +78,20 @@ kubeconfig and prints what to run next. It needs root.`,
 			if err := os.WriteFile(path, []byte(keys.AdminKubeConfig), 0o600); err != nil {
 				return fmt.Errorf("failed to write %s: %w", path, err)
 			}
+			var smp *sample
+			if !noSample {
+				smp, err = ensureSample(ctx, s, c, api.WorkspaceID(d.Subscription, d.ResourceGroup, d.Workspace), g.dataDir)
+				if sampleSkipped(err) {
+					fmt.Fprintf(s.Err, "No sample model: %v\n", err)
+				} else if err != nil {
+					return err
+				}
+			}
 			if output == "json" {
-				return printJSON(s.Out, upResult{Compute: target.Compute, Kubeconfig: path, Server: c.Server()})
+				return printJSON(s.Out, upResult{Compute: target.Compute, Kubeconfig: path, Server: c.Server(), Sample: smp})
+			}
+			if smp != nil {
+				fmt.Fprintf(s.Out, "Score the sample model (web service %s, a fashion-mnist image in %s):\n  %s\n\n", SampleName, smp.Request, smp.Curl)
 			}
 			fmt.Fprintf(s.Out, `kubeml is up: server %s, compute %q is %s (cluster %s).
 
@@ -93,6 +109,7 @@ Stop and remove everything up made:
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&noSample, "no-sample", false, "do not register and deploy the sample model")
 	return cmd
 }
 
@@ -101,6 +118,7 @@ type upResult struct {
 	Compute    *api.Compute `json:"compute"`
 	Kubeconfig string       `json:"kubeconfig"`
 	Server     string       `json:"server"`
+	Sample     *sample      `json:"sample,omitempty"`
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -319,6 +337,9 @@ func newDown(s Streams, g *globals) *cobra.Command {
 				d.Subscription, d.ResourceGroup, d.Workspace = DefaultSubscription, DefaultResourceGroup, DefaultWorkspace
 			}
 			ws := api.WorkspaceID(d.Subscription, d.ResourceGroup, d.Workspace)
+			if err := deleteServicesOn(ctx, s, c, ws, DefaultCompute); err != nil {
+				return err
+			}
 			target, err := c.GetComputeTarget(ctx, ws, DefaultCompute)
 			switch {
 			case client.IsNotFound(err):

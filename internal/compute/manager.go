@@ -50,6 +50,7 @@ type Manager struct {
 	running map[string]bool
 	wg      sync.WaitGroup
 	ctx     context.Context
+	kinds   map[string]Kind
 }
 
 // NewManager returns a manager; call Resume once to start its work.
@@ -298,10 +299,17 @@ func (m *Manager) run(ctx context.Context, op store.Operation) error {
 	case kindComputeCreate, kindComputeScale, kindComputeDelete, kindComputeAttach, kindComputeDetach:
 		return m.runCompute(ctx, op)
 	}
+	if k, ok := m.kinds[op.Kind]; ok {
+		return k.Run(ctx, op)
+	}
 	return fmt.Errorf("unknown operation kind %q", op.Kind)
 }
 
 func (m *Manager) failed(ctx context.Context, op store.Operation, err error) {
+	if k, ok := m.kinds[op.Kind]; ok && k.Failed != nil {
+		k.Failed(ctx, op, err)
+		return
+	}
 	switch op.Kind {
 	case kindClusterCreate, kindClusterScale, kindClusterDelete, kindClusterStart:
 		m.clusterFailed(ctx, op, err)

@@ -77,3 +77,8 @@ func checkAPIVersion(r *http.Request) error {
 	}
 	return nil
 }
+
+// badPath is the 404 of a path that names no kubeml resource.
+func badPath(r *http.Request) error {
+	return &compute.APIError{Status: http.StatusNotFound, ErrorDetail: errBody("InvalidResourceType", "no kubeml resource at %s", r.URL.Path).Error}
+}

@@ -12,6 +12,7 @@ import (
 // route is a parsed ARM request path.
 type route struct {
 	sub, rg, ns, typ, name, child, childName, action string
+	grand, grandName                                 string // e.g. models/m/versions/1
 	location, locAction                              string
 }
 
@@ -46,10 +47,14 @@ func parseARM(path string) (route, bool) {
 		rt.child, rt.childName = p[0], p[1]
 	case 3:
 		rt.child, rt.childName, rt.action = p[0], p[1], p[2]
+	case 4:
+		rt.child, rt.childName, rt.grand, rt.grandName = p[0], p[1], p[2], p[3]
+	case 5:
+		rt.child, rt.childName, rt.grand, rt.grandName, rt.action = p[0], p[1], p[2], p[3], p[4]
 	default:
 		return rt, false
 	}
-	for _, s := range []string{rt.name, rt.childName} {
+	for _, s := range []string{rt.name, rt.childName, rt.grandName} {
 		if strings.ContainsAny(s, " \t\n%?#") {
 			return rt, false
 		}
@@ -78,6 +83,12 @@ func (s *Server) serveARM(w http.ResponseWriter, r *http.Request) {
 		err = s.versions(w, r, rt)
 	case rt.is(api.NamespaceAKS, "managedClusters"):
 		err = s.managedClusters(w, r, rt)
+	case rt.is(api.NamespaceML, "workspaces") && (strings.EqualFold(rt.child, "models") || strings.EqualFold(rt.action, "models") && rt.child == ""):
+		err = s.models(w, r, rt)
+	case rt.is(api.NamespaceML, "workspaces") && (strings.EqualFold(rt.child, "services") || strings.EqualFold(rt.action, "services") && rt.child == ""):
+		err = s.webServices(w, r, rt)
+	case rt.is(api.NamespaceML, "workspaces") && rt.grand != "":
+		err = &compute.APIError{Status: http.StatusNotFound, ErrorDetail: errBody("InvalidResourceType", "no kubeml resource at %s", r.URL.Path).Error}
 	case rt.is(api.NamespaceML, "workspaces") && rt.child == "" && rt.action == "":
 		err = s.workspaces(w, r, rt)
 	case rt.is(api.NamespaceML, "workspaces") && (strings.EqualFold(rt.child, "computes") || strings.EqualFold(rt.action, "computes")):

@@ -23,11 +23,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kubeml/kubeml/internal/blob"
 	"github.com/kubeml/kubeml/internal/compute"
 	"github.com/kubeml/kubeml/internal/image"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/provider/local"
+	"github.com/kubeml/kubeml/internal/registry"
+	"github.com/kubeml/kubeml/internal/serving/runtimes"
 	"github.com/kubeml/kubeml/internal/store"
+	"github.com/kubeml/kubeml/internal/webservice"
 )
 
 // Server serves the API.
@@ -40,6 +44,8 @@ type Server struct {
 	ready     atomic.Bool
 	metrics   *metrics
 	unlock    func()
+	registry  *registry.Registry
+	services  *webservice.Manager
 }
 
 // lockDataDir makes sure one server at a time works on a data dir: two
@@ -97,6 +103,9 @@ func New(cfg Config, providers provider.Registry, log *slog.Logger) (*Server, er
 	s := &Server{cfg: cfg, log: log, store: st, tokenHash: hash, unlock: unlock}
 	s.mgr = compute.NewManager(compute.Config{Store: st, Providers: providers, Locations: cfg.Locations, Log: log,
 		ServerID: serverID, MinVersion: cfg.MinKubernetesVersion, MaxVersion: cfg.MaxKubernetesVersion, RouterImage: cfg.RouterImage})
+	s.registry = &registry.Registry{Store: st, Blobs: blob.Dir{Root: filepath.Join(cfg.DataDir, "blobs")}, Runtimes: runtimes.All(),
+		InUse: webservice.ModelInUse}
+	s.services = webservice.New(s.mgr, st, s.registry)
 	s.metrics = newMetrics()
 	return s, nil
 }
