@@ -90,9 +90,6 @@ root.`,
 			if output == "json" {
 				return printJSON(s.Out, upResult{Compute: target.Compute, Kubeconfig: path, Server: c.Server(), Sample: smp})
 			}
-			if smp != nil {
-				fmt.Fprintf(s.Out, "Score the sample model (web service %s, a fashion-mnist image in %s):\n  %s\n\n", SampleName, smp.Request, smp.Curl)
-			}
 			fmt.Fprintf(s.Out, `kubeml is up: server %s, compute %q is %s (cluster %s).
 
 Reach the cluster:
@@ -105,6 +102,9 @@ Look at the compute:
 Stop and remove everything up made:
   kubeml down
 `, c.Server(), DefaultCompute, target.Compute.Properties.ProvisioningState, target.Compute.Properties.ResourceID, path, DefaultCompute)
+			if smp != nil {
+				fmt.Fprintf(s.Out, "\nScore the sample model (web service %s; the body is a fashion-mnist image):\n  %s\n", SampleName, smp.Curl)
+			}
 			return nil
 		},
 	}

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -65,6 +66,17 @@ func TestUpSurvivesKillsAndDownCleansUp(t *testing.T) {
 	out := kubeml(t, data, "up")
 	if !strings.Contains(out, `compute "local-dev" is Succeeded`) {
 		t.Fatalf("second up: %s", out)
+	}
+	// The sample model is deployed, and the printed curl command scores.
+	i := strings.Index(out, "curl -s ")
+	if i < 0 {
+		t.Fatalf("second up printed no scoring command: %s", out)
+	}
+	line, _, _ := strings.Cut(out[i:], "\n")
+	scored, err := exec.Command("sh", "-c", line).CombinedOutput()
+	var probs [][]float64
+	if err != nil || json.Unmarshal(scored, &probs) != nil || len(probs) != 1 || len(probs[0]) != 10 {
+		t.Fatalf("%s: %s %v", line, scored, err)
 	}
 	cs := client(t, filepath.Join(data, "local-dev.kubeconfig"))
 	// The router runs kubeml's image in kubeml-system, Ready, as kubectl shows.
