@@ -80,24 +80,6 @@ func (t *table) routing(secret string) (ServiceRouting, bool) {
 	return sr, ok
 }
 
-// replaceRoutings replaces all routings (by Secret name).
-func (t *table) replaceRoutings(routes map[string]ServiceRouting) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.routes = routes
-	t.rebuildLocked()
-}
-
-// replaceSlices replaces all EndpointSlices (by Service key, then name).
-func (t *table) replaceSlices(slices map[string]map[string]sliceInfo) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.slices = slices
-	for key := range t.pools {
-		t.refreshLocked(key)
-	}
-}
-
 // setSlice records an EndpointSlice of the Service key ("ns/name").
 func (t *table) setSlice(key, name string, si sliceInfo) {
 	t.mu.Lock()

@@ -4,103 +4,60 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
 )
 
-// watch starts the loops that keep the routing table: routing Secrets in
-// the router's namespace and EndpointSlices in all namespaces. The
-// returned channel is closed once both have listed. The loops stop when
-// ctx ends; wg tracks them.
+// watch starts client-go informers that keep the routing table: routing
+// Secrets in the router's namespace and EndpointSlices in all namespaces.
+// The returned channel is closed once both caches have synced. The
+// informers stop when ctx ends; wg tracks them.
 func (r *Router) watch(ctx context.Context, wg *sync.WaitGroup) <-chan struct{} {
-	secrets := r.cfg.Kube.CoreV1().Secrets(r.cfg.Namespace)
-	selector := RoutingLabel + "=true"
-	slices := r.cfg.Kube.DiscoveryV1().EndpointSlices(metav1.NamespaceAll)
+	secrets := informers.NewSharedInformerFactoryWithOptions(r.cfg.Kube, 0, informers.WithNamespace(r.cfg.Namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = RoutingLabel + "=true" }))
+	slices := informers.NewSharedInformerFactory(r.cfg.Kube, 0)
+	si := secrets.Core().V1().Secrets().Informer()
+	_, _ = si.AddEventHandler(handlers(r.onSecret, r.onSecretDelete))
+	ei := slices.Discovery().V1().EndpointSlices().Informer()
+	_, _ = ei.AddEventHandler(handlers(r.onSlice, r.onSliceDelete))
+	secrets.Start(ctx.Done())
+	slices.Start(ctx.Done())
 	synced := make(chan struct{})
-	var pending atomic.Int32
-	pending.Store(2)
-	listed := func() { // each loop calls it once, after its first list
-		if pending.Add(-1) == 0 {
+	wg.Go(func() {
+		if cache.WaitForCacheSync(ctx.Done(), si.HasSynced, ei.HasSynced) {
+			r.cfg.Log.Info("routing listed")
 			close(synced)
 		}
-	}
-	wg.Go(func() {
-		reflectLoop(ctx, listWatch[*corev1.Secret]{
-			kind: "routing Secrets",
-			list: func(ctx context.Context, o metav1.ListOptions) ([]*corev1.Secret, metav1.ListMeta, error) {
-				o.LabelSelector = selector
-				l, err := secrets.List(ctx, o)
-				if err != nil {
-					return nil, metav1.ListMeta{}, err
-				}
-				return pointers(l.Items), l.ListMeta, nil
-			},
-			watch: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				o.LabelSelector = selector
-				return secrets.Watch(ctx, o)
-			},
-		}, handler[*corev1.Secret]{replace: r.replaceSecrets, upsert: r.onSecret, remove: r.onSecretDelete},
-			listed, r.cfg.Log)
-	})
-	wg.Go(func() {
-		reflectLoop(ctx, listWatch[*discoveryv1.EndpointSlice]{
-			kind: "EndpointSlices",
-			list: func(ctx context.Context, o metav1.ListOptions) ([]*discoveryv1.EndpointSlice, metav1.ListMeta, error) {
-				l, err := slices.List(ctx, o)
-				if err != nil {
-					return nil, metav1.ListMeta{}, err
-				}
-				return pointers(l.Items), l.ListMeta, nil
-			},
-			watch: slices.Watch,
-		}, handler[*discoveryv1.EndpointSlice]{replace: r.replaceSlices, upsert: r.onSlice, remove: r.onSliceDelete},
-			listed, r.cfg.Log)
+		<-ctx.Done()
+		secrets.Shutdown()
+		slices.Shutdown()
 	})
 	return synced
 }
 
-func pointers[T any](items []T) []*T {
-	out := make([]*T, len(items))
-	for i := range items {
-		out[i] = &items[i]
+// handlers adapts typed callbacks to an informer's, unwrapping the
+// tombstones of deletes the watch missed.
+func handlers[T any](upsert, remove func(T)) cache.ResourceEventHandlerFuncs {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { callWith(upsert, obj) },
+		UpdateFunc: func(_, obj any) { callWith(upsert, obj) },
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			callWith(remove, obj)
+		},
 	}
-	return out
 }
 
-// replaceSecrets takes in the complete set of routing Secrets.
-func (r *Router) replaceSecrets(all []*corev1.Secret) {
-	routes := map[string]ServiceRouting{}
-	for _, sec := range all {
-		sr, err := decodeRouting(sec)
-		if err != nil {
-			r.cfg.Log.Error("skipping a routing Secret that does not parse", "secret", sec.Name, "err", err)
-			if old, ok := r.table.routing(sec.Name); ok {
-				routes[sec.Name] = old
-			}
-			continue
-		}
-		routes[sec.Name] = sr
+func callWith[T any](fn func(T), obj any) {
+	if v, ok := obj.(T); ok {
+		fn(v)
 	}
-	r.table.replaceRoutings(routes)
-	r.cfg.Log.Info("routing listed", "services", len(routes))
-}
-
-// replaceSlices takes in the complete set of EndpointSlices.
-func (r *Router) replaceSlices(all []*discoveryv1.EndpointSlice) {
-	slices := map[string]map[string]sliceInfo{}
-	for _, es := range all {
-		if key, ok := sliceKey(es); ok {
-			if slices[key] == nil {
-				slices[key] = map[string]sliceInfo{}
-			}
-			slices[key][es.Name] = sliceInfoOf(es)
-		}
-	}
-	r.table.replaceSlices(slices)
 }
 
 // onSecret takes in a routing Secret; one that does not parse is logged
