@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
@@ -118,7 +120,10 @@ func writeRouting(ctx context.Context, cs kubernetes.Interface, r router.Service
 // applyRetry is apply, again when a controller wrote the object between
 // its read and its update.
 func applyRetry[T metav1.Object](ctx context.Context, c typedClient[T], kind string, obj T, keep func(cur, obj T)) error {
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	// Controllers write a new Deployment's status several times in its
+	// first second: retry for about that long.
+	backoff := wait.Backoff{Steps: 10, Duration: 20 * time.Millisecond, Factor: 1.5, Jitter: 0.2}
+	return retry.RetryOnConflict(backoff, func() error {
 		obj.SetResourceVersion("") // apply set it to the one that was stale
 		_, err := apply(ctx, c, kind, obj, keep)
 		return err

@@ -167,8 +167,10 @@ func (m *Manager) installServices(ctx context.Context, computeID, purpose string
 	if kc, err := m.computeKubeconfig(ctx, id); err == nil {
 		// An API server on loopback runs on this host (a local cluster):
 		// only the host's network reaches it, and no ClusterIP routes.
+		// Its nodes are all this host, which has one address per node
+		// port: one router replica.
 		if host := loopbackServer(kc); host != "" {
-			svc.HostNetwork, svc.APIServer = true, host
+			svc.HostNetwork, svc.APIServer, svc.Replicas = true, host, 1
 		}
 	}
 	if pem, err := m.cfg.Store.GetSecret(ctx, sslSecret(computeID)); err == nil {

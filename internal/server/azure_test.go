@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -43,7 +42,7 @@ func startAzureServer(t *testing.T, dir string, az *akstest.Azure) (s *testServe
 	cfg := server.Defaults(dir)
 	cfg.Azure = []aksprov.Config{{SubscriptionID: akstest.Subscription, ResourceGroup: azureRG, Region: "westus2"}}
 	cfg.AzureLocations()
-	srv, err := server.New(cfg, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := server.New(cfg, reg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
