@@ -45,10 +45,10 @@ func newModel(ens *leaves.Ensemble, numFeature, groups int, out output, prob boo
 func (m *lgbModel) Framework() string { return "lightgbm" }
 
 // Inputs declares "input" FP32 [-1, num_features].
-func (m *lgbModel) Inputs() []model.Spec { return cloneSpecs(m.inputs) }
+func (m *lgbModel) Inputs() []model.Spec { return model.CloneSpecs(m.inputs) }
 
 // Outputs declares the one output; see the package doc.
-func (m *lgbModel) Outputs() []model.Spec { return cloneSpecs(m.outputs) }
+func (m *lgbModel) Outputs() []model.Spec { return model.CloneSpecs(m.outputs) }
 
 // Close releases nothing; the model is plain Go memory.
 func (m *lgbModel) Close() error { return nil }
@@ -129,30 +129,19 @@ func (m *lgbModel) transform(scores []float64, out []float32) {
 
 // batch checks the request's single input and returns its rows as float64.
 func batch(inputs []model.Tensor, features int) ([]float64, int, error) {
-	if len(inputs) != 1 {
-		return nil, 0, fmt.Errorf("got %d inputs, want 1 (%q): %w", len(inputs), InputName, model.ErrBadInput)
-	}
-	t := &inputs[0]
-	if t.Name != "" && t.Name != InputName {
-		return nil, 0, fmt.Errorf("unknown input %q, want %q: %w", t.Name, InputName, model.ErrBadInput)
-	}
-	if len(t.Shape) != 2 || t.Shape[0] < 0 || t.Shape[1] != int64(features) {
-		return nil, 0, fmt.Errorf("input %q: got shape %v, want [-1 %d]: %w", InputName, t.Shape, features, model.ErrBadInput)
-	}
-	n := t.DataLen()
-	if t.Shape[0] > int64(n) || t.Shape[0]*int64(features) != int64(n) {
-		return nil, 0, fmt.Errorf("input %q: shape %v needs %d values, got %d: %w",
-			InputName, t.Shape, saturatingMul(t.Shape[0], int64(features)), n, model.ErrBadInput)
+	t, rows, err := model.Rows(inputs, InputName, features)
+	if err != nil {
+		return nil, 0, err
 	}
 	switch t.DataType {
 	case model.FP64:
-		return t.FP64, int(t.Shape[0]), nil
+		return t.FP64, rows, nil
 	case model.INT64, model.INT32:
-		x := make([]float64, n)
+		x := make([]float64, len(t.Int64))
 		for i, v := range t.Int64 {
 			x[i] = float64(v)
 		}
-		return x, int(t.Shape[0]), nil
+		return x, rows, nil
 	}
 	f32, err := t.Float32s()
 	if err != nil {
@@ -162,21 +151,5 @@ func batch(inputs []model.Tensor, features int) ([]float64, int, error) {
 	for i, v := range f32 {
 		x[i] = float64(v)
 	}
-	return x, int(t.Shape[0]), nil
-}
-
-func saturatingMul(a, b int64) int64 {
-	if b != 0 && a > math.MaxInt64/b {
-		return math.MaxInt64
-	}
-	return a * b
-}
-
-func cloneSpecs(s []model.Spec) []model.Spec {
-	out := make([]model.Spec, len(s))
-	for i, sp := range s {
-		out[i] = sp
-		out[i].Shape = append([]int64(nil), sp.Shape...)
-	}
-	return out
+	return x, rows, nil
 }

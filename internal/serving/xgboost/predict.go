@@ -52,10 +52,10 @@ func (m *treeModel) specs(objective string) {
 func (m *treeModel) Framework() string { return "xgboost" }
 
 // Inputs declares "input" FP32 [-1, num_feature].
-func (m *treeModel) Inputs() []model.Spec { return cloneSpecs(m.inputs) }
+func (m *treeModel) Inputs() []model.Spec { return model.CloneSpecs(m.inputs) }
 
 // Outputs declares the one output; see the package doc for its shape.
-func (m *treeModel) Outputs() []model.Spec { return cloneSpecs(m.outputs) }
+func (m *treeModel) Outputs() []model.Spec { return model.CloneSpecs(m.outputs) }
 
 // Close releases nothing; the model is plain Go memory.
 func (m *treeModel) Close() error { return nil }
@@ -148,40 +148,13 @@ func (m *treeModel) finish(margin, out []float32) {
 
 // batch checks the request's single input and returns its rows as float32.
 func batch(inputs []model.Tensor, features int) ([]float32, int, error) {
-	if len(inputs) != 1 {
-		return nil, 0, fmt.Errorf("got %d inputs, want 1 (%q): %w", len(inputs), InputName, model.ErrBadInput)
-	}
-	t := &inputs[0]
-	if t.Name != "" && t.Name != InputName {
-		return nil, 0, fmt.Errorf("unknown input %q, want %q: %w", t.Name, InputName, model.ErrBadInput)
-	}
-	if len(t.Shape) != 2 || t.Shape[0] < 0 || t.Shape[1] != int64(features) {
-		return nil, 0, fmt.Errorf("input %q: got shape %v, want [-1 %d]: %w", InputName, t.Shape, features, model.ErrBadInput)
-	}
-	n := t.DataLen()
-	if t.Shape[0] > int64(n) || t.Shape[0]*int64(features) != int64(n) {
-		return nil, 0, fmt.Errorf("input %q: shape %v needs %d values, got %d: %w",
-			InputName, t.Shape, saturatingMul(t.Shape[0], int64(features)), n, model.ErrBadInput)
+	t, rows, err := model.Rows(inputs, InputName, features)
+	if err != nil {
+		return nil, 0, err
 	}
 	x, err := t.Float32s()
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: %w", err, model.ErrBadInput)
 	}
-	return x, int(t.Shape[0]), nil
-}
-
-func saturatingMul(a, b int64) int64 {
-	if b != 0 && a > math.MaxInt64/b {
-		return math.MaxInt64
-	}
-	return a * b
-}
-
-func cloneSpecs(s []model.Spec) []model.Spec {
-	out := make([]model.Spec, len(s))
-	for i, sp := range s {
-		out[i] = sp
-		out[i].Shape = append([]int64(nil), sp.Shape...)
-	}
-	return out
+	return x, rows, nil
 }
