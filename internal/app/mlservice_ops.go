@@ -3,6 +3,8 @@ package app
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/client"
 	"github.com/kubeml/kubeml/internal/output"
 )
 
@@ -30,22 +32,25 @@ func newServiceList(c *cli) *cobra.Command {
 		}}
 }
 
-// serviceCmd is a command on one named service.
-func serviceCmd(c *cli, use, short, example string, run func(cmd *cobra.Command, name string) error) (*cobra.Command, *string) {
+// serviceCmd is a command on one named service of the workspace: run gets
+// a connected client, the workspace and the name.
+func serviceCmd(c *cli, use, short, example string, run func(cmd *cobra.Command, cl *client.Client, ws api.ResourceID, name string) error) *cobra.Command {
 	var name string
 	cmd := &cobra.Command{Use: use, Short: short, Example: example, Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd, name) }}
-	nameFlag(cmd, &name, "web service")
-	return cmd, &name
-}
-
-func newServiceShow(c *cli) *cobra.Command {
-	cmd, _ := serviceCmd(c, "show", "Show a web service", "  kubeml ml service show -n fashion-svc --query properties.scoringUri -o tsv",
-		func(cmd *cobra.Command, name string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, ws, err := c.workspaceClient()
 			if err != nil {
 				return err
 			}
+			return run(cmd, cl, ws, name)
+		}}
+	nameFlag(cmd, &name, "web service")
+	return cmd
+}
+
+func newServiceShow(c *cli) *cobra.Command {
+	cmd := serviceCmd(c, "show", "Show a web service", "  kubeml ml service show -n fashion-svc --query properties.scoringUri -o tsv",
+		func(cmd *cobra.Command, cl *client.Client, ws api.ResourceID, name string) error {
 			s, err := cl.GetService(cmd.Context(), ws, name)
 			if err != nil {
 				return err
@@ -59,13 +64,9 @@ func newServiceUpdate(c *cli) *cobra.Command {
 	var configFile string
 	var models []string
 	var noWait bool
-	cmd, _ := serviceCmd(c, "update", "Update a web service: its models, settings or traffic split",
+	cmd := serviceCmd(c, "update", "Update a web service: its models, settings or traffic split",
 		"  kubeml ml service update -n fashion-svc -m fashion:2\n  kubeml ml service update -n fashion-svc --dc split.json",
-		func(cmd *cobra.Command, name string) error {
-			cl, ws, err := c.workspaceClient()
-			if err != nil {
-				return err
-			}
+		func(cmd *cobra.Command, cl *client.Client, ws api.ResourceID, name string) error {
 			s, err := cl.GetService(cmd.Context(), ws, name)
 			if err != nil {
 				return err
@@ -94,13 +95,9 @@ func newServiceUpdate(c *cli) *cobra.Command {
 
 func newServiceDelete(c *cli) *cobra.Command {
 	var yes, noWait bool
-	cmd, _ := serviceCmd(c, "delete", "Delete a web service from its cluster and the workspace", "  kubeml ml service delete -n fashion-svc --yes",
-		func(cmd *cobra.Command, name string) error {
+	cmd := serviceCmd(c, "delete", "Delete a web service from its cluster and the workspace", "  kubeml ml service delete -n fashion-svc --yes",
+		func(cmd *cobra.Command, cl *client.Client, ws api.ResourceID, name string) error {
 			if err := confirm(c.s, yes); err != nil {
-				return err
-			}
-			cl, ws, err := c.workspaceClient()
-			if err != nil {
 				return err
 			}
 			p, err := cl.BeginDeleteService(cmd.Context(), ws, name)
@@ -116,12 +113,8 @@ func newServiceDelete(c *cli) *cobra.Command {
 var keysTable = &output.Table{Columns: []output.Column{cell("PrimaryKey", "primaryKey"), cell("SecondaryKey", "secondaryKey")}}
 
 func newServiceKeys(c *cli) *cobra.Command {
-	cmd, _ := serviceCmd(c, "get-keys", "Show a web service's keys", "  kubeml ml service get-keys -n fashion-svc --query primaryKey -o tsv",
-		func(cmd *cobra.Command, name string) error {
-			cl, ws, err := c.workspaceClient()
-			if err != nil {
-				return err
-			}
+	cmd := serviceCmd(c, "get-keys", "Show a web service's keys", "  kubeml ml service get-keys -n fashion-svc --query primaryKey -o tsv",
+		func(cmd *cobra.Command, cl *client.Client, ws api.ResourceID, name string) error {
 			k, err := cl.ServiceKeys(cmd.Context(), ws, name)
 			if err != nil {
 				return err
@@ -133,12 +126,8 @@ func newServiceKeys(c *cli) *cobra.Command {
 
 func newServiceRegenKey(c *cli) *cobra.Command {
 	var key string
-	cmd, _ := serviceCmd(c, "regen-key", "Regenerate a web service's primary or secondary key", "  kubeml ml service regen-key -n fashion-svc --key Primary",
-		func(cmd *cobra.Command, name string) error {
-			cl, ws, err := c.workspaceClient()
-			if err != nil {
-				return err
-			}
+	cmd := serviceCmd(c, "regen-key", "Regenerate a web service's primary or secondary key", "  kubeml ml service regen-key -n fashion-svc --key Primary",
+		func(cmd *cobra.Command, cl *client.Client, ws api.ResourceID, name string) error {
 			k, err := cl.RegenerateServiceKey(cmd.Context(), ws, name, key)
 			if err != nil {
 				return err
@@ -150,12 +139,8 @@ func newServiceRegenKey(c *cli) *cobra.Command {
 }
 
 func newServiceToken(c *cli) *cobra.Command {
-	cmd, _ := serviceCmd(c, "get-access-token", "Get a token for a web service with token auth", "  kubeml ml service get-access-token -n fashion-svc --query accessToken -o tsv",
-		func(cmd *cobra.Command, name string) error {
-			cl, ws, err := c.workspaceClient()
-			if err != nil {
-				return err
-			}
+	cmd := serviceCmd(c, "get-access-token", "Get a token for a web service with token auth", "  kubeml ml service get-access-token -n fashion-svc --query accessToken -o tsv",
+		func(cmd *cobra.Command, cl *client.Client, ws api.ResourceID, name string) error {
 			t, err := cl.ServiceToken(cmd.Context(), ws, name)
 			if err != nil {
 				return err
@@ -169,12 +154,8 @@ func newServiceToken(c *cli) *cobra.Command {
 func newServiceLogs(c *cli) *cobra.Command {
 	var version string
 	var tail int
-	cmd, _ := serviceCmd(c, "get-logs", "Show the logs of a web service's model containers", "  kubeml ml service get-logs -n fashion-svc --tail 50",
-		func(cmd *cobra.Command, name string) error {
-			cl, ws, err := c.workspaceClient()
-			if err != nil {
-				return err
-			}
+	cmd := serviceCmd(c, "get-logs", "Show the logs of a web service's model containers", "  kubeml ml service get-logs -n fashion-svc --tail 50",
+		func(cmd *cobra.Command, cl *client.Client, ws api.ResourceID, name string) error {
 			logs, err := cl.ServiceLogs(cmd.Context(), ws, name, version, tail)
 			if err != nil {
 				return err

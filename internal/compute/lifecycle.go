@@ -236,8 +236,8 @@ func (m *Manager) computeKubeconfig(ctx context.Context, id api.ResourceID) ([]b
 	if err != nil {
 		return nil, err
 	}
-	if m.hasKubeconfig(c) {
-		return m.cfg.Store.GetSecret(ctx, kubeconfigSecret(c.ID))
+	if kc, ok, err := m.storedKubeconfig(ctx, c); err != nil || ok {
+		return kc, err
 	}
 	cid, err := api.ParseResourceID(c.Properties.ResourceID)
 	if err != nil {

@@ -105,11 +105,9 @@ func preflightError(rep *api.PreflightReport) error {
 // its router runs: a managed cluster's comes from its provider, a
 // Kubernetes compute's from its stored (encrypted) kubeconfig.
 func (m *Manager) computeCluster(ctx context.Context, c *api.Compute) (kubernetes.Interface, string, error) {
-	if m.hasKubeconfig(c) {
-		kc, err := m.cfg.Store.GetSecret(ctx, kubeconfigSecret(c.ID))
-		if err != nil {
-			return nil, "", err
-		}
+	if kc, ok, err := m.storedKubeconfig(ctx, c); err != nil {
+		return nil, "", err
+	} else if ok {
 		rc, err := restConfig(kc)
 		if err != nil {
 			return nil, "", err
@@ -131,15 +129,19 @@ func (m *Manager) computeCluster(ctx context.Context, c *api.Compute) (kubernete
 	return cs, m.cfg.RouterImage, nil
 }
 
-// hasKubeconfig reports whether a compute reaches its cluster with
-// credentials kept in the store: Kubernetes computes and AKS clusters
-// attached from Azure.
-func (m *Manager) hasKubeconfig(c *api.Compute) bool {
-	if c.Properties.ComputeType == api.ComputeKubernetes {
-		return true
+// storedKubeconfig returns the credentials a compute reaches its cluster
+// with when they are kept in the store (Kubernetes computes and AKS
+// clusters attached from Azure), read once; ok is false for computes
+// whose provider hands them out.
+func (m *Manager) storedKubeconfig(ctx context.Context, c *api.Compute) (kc []byte, ok bool, err error) {
+	kc, err = m.cfg.Store.GetSecret(ctx, kubeconfigSecret(c.ID))
+	switch {
+	case err == nil:
+		return kc, true, nil
+	case errors.Is(err, store.ErrNotFound) && c.Properties.ComputeType != api.ComputeKubernetes:
+		return nil, false, nil
 	}
-	_, err := m.cfg.Store.GetSecret(context.Background(), kubeconfigSecret(c.ID))
-	return err == nil
+	return nil, false, err
 }
 
 // installServices claims the cluster for the compute (if not yet),

@@ -77,16 +77,10 @@ func (m *Manager) pushRouting(ctx context.Context, id api.ResourceID, s *api.Ser
 	if err != nil {
 		return err
 	}
-	p, _ := makePlan(s.Name, &s.Properties)
-	r, err := m.routing(ctx, s.ID, s.Name, p)
+	ws, err := m.webService(ctx, workspaceOf(id), s, "") // its routing has the new keys
 	if err != nil {
 		return err
 	}
-	ws, err := m.webService(ctx, workspaceOf(id), s, "")
-	if err != nil {
-		return err
-	}
-	ws.Routing = r
 	return cluster.UpdateRouting(ctx, cs, ws)
 }
 
@@ -105,7 +99,8 @@ func (m *Manager) Token(ctx context.Context, id api.ResourceID) (*api.ServiceTok
 	if err != nil {
 		return nil, err
 	}
-	if p, _ := makePlan(s.Name, &s.Properties); !p.Token {
+	p, _ := makePlan(s.Name, &s.Properties)
+	if !p.Token {
 		return nil, apiErr(http.StatusBadRequest, "TokenAuthDisabled", "service %s does not use token auth (tokenAuthEnabled is false): use its keys", s.Name)
 	}
 	tk, err := m.tokenKey(ctx, s.ID)
@@ -114,7 +109,6 @@ func (m *Manager) Token(ctx context.Context, id api.ResourceID) (*api.ServiceTok
 	}
 	now := m.Now().UTC()
 	exp := now.Add(m.TokenLife)
-	p, _ := makePlan(s.Name, &s.Properties)
 	return &api.ServiceToken{AccessToken: router.SignToken(tk, p.Namespace, s.Name, exp), ExpiryOn: exp, RefreshAfter: now.Add(m.TokenLife / 2)}, nil
 }
 
