@@ -31,6 +31,7 @@ type Model struct {
 	inputs  []model.Spec
 	outputs []model.Spec
 	pool    *pool
+	dense   *dense // set when the graph is a chain of dense layers
 	closed  atomic.Bool
 }
 
@@ -41,10 +42,12 @@ var _ model.Model = (*Model)(nil)
 // an error wrapping model.ErrUnsupported that names the reason; a file that
 // is not an ONNX model gets a plain error.
 func Load(data []byte) (model.Model, error) {
-	return load(data, runtime.GOMAXPROCS(0))
+	return load(data, runtime.GOMAXPROCS(0), true)
 }
 
-func load(data []byte, instances int) (m *Model, err error) {
+// load parses and validates a model; direct lets a chain of dense layers
+// run without gonnx (see dense).
+func load(data []byte, instances int, direct bool) (m *Model, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			m, err = nil, fmt.Errorf("onnx: gonnx cannot build this model (%v): %w", r, model.ErrUnsupported)
@@ -64,8 +67,13 @@ func load(data []byte, instances int) (m *Model, err error) {
 	if err != nil {
 		return nil, err
 	}
-	pretranspose(mp.GetGraph())
 	m = &Model{graph: mp, inputs: inputs, outputs: outputs}
+	if direct {
+		m.dense = compileDense(mp.GetGraph(), inputs, outputs)
+	}
+	pretranspose(mp.GetGraph())
+	// gonnx builds the model even when it will not run it: what it refuses
+	// is refused in both cases.
 	first, err := m.newInstance()
 	if err != nil {
 		return nil, err
@@ -87,6 +95,15 @@ func (m *Model) newInstance() (inst *gonnx.Model, err error) {
 		return nil, fmt.Errorf("onnx: gonnx cannot build this model: %v: %w", err, model.ErrUnsupported)
 	}
 	return inst, nil
+}
+
+// Engine names what runs the model: "dense" for a chain of dense layers
+// run directly, "gonnx" otherwise.
+func (m *Model) Engine() string {
+	if m.dense != nil {
+		return "dense"
+	}
+	return "gonnx"
 }
 
 // Framework returns "onnx".

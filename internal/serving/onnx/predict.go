@@ -20,6 +20,9 @@ func (m *Model) Predict(ctx context.Context, inputs []model.Tensor) ([]model.Ten
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("onnx: predict: %w", err)
 	}
+	if m.dense != nil {
+		return m.predictDense(inputs)
+	}
 	feeds, err := m.feeds(inputs)
 	if err != nil {
 		return nil, err
@@ -53,6 +56,46 @@ func (m *Model) run(inst *gonnx.Model, feeds gonnx.Tensors) (res gonnx.Tensors, 
 	return res, nil
 }
 
+// predictDense runs a model compiled by compileDense, with the same
+// checks of the caller's input as the gonnx path.
+func (m *Model) predictDense(inputs []model.Tensor) ([]model.Tensor, error) {
+	if err := m.checkCount(inputs); err != nil {
+		return nil, err
+	}
+	t, spec := &inputs[0], m.inputs[0]
+	if t.Name != "" && t.Name != spec.Name {
+		return nil, badInput("unknown input %q", t.Name)
+	}
+	if err := checkType(t, spec); err != nil {
+		return nil, err
+	}
+	if err := checkShape(t, spec); err != nil {
+		return nil, err
+	}
+	x, err := t.Float32s()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", err, model.ErrBadInput)
+	}
+	rows := int(t.Shape[0])
+	width := m.dense.steps[len(m.dense.steps)-1].m
+	out := model.Tensor{Name: m.outputs[0].Name, DataType: model.FP32, Shape: []int64{int64(rows), int64(width)}, FP32: make([]float32, rows*width)}
+	m.dense.run(x, rows, out.FP32)
+	return []model.Tensor{out}, nil
+}
+
+// checkCount checks that the caller gave as many tensors as the model
+// takes inputs.
+func (m *Model) checkCount(inputs []model.Tensor) error {
+	if len(inputs) == len(m.inputs) {
+		return nil
+	}
+	names := make([]string, len(m.inputs))
+	for i, s := range m.inputs {
+		names[i] = fmt.Sprintf("%q %v", s.Name, s.Shape)
+	}
+	return badInput("the model takes %d input(s) (%s), got %d", len(m.inputs), strings.Join(names, ", "), len(inputs))
+}
+
 func badInput(format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, model.ErrBadInput)...)
 }
@@ -60,12 +103,8 @@ func badInput(format string, args ...any) error {
 // feeds matches the caller's tensors to the declared inputs (by name, or
 // by position for an unnamed tensor), checks them and converts them.
 func (m *Model) feeds(inputs []model.Tensor) (gonnx.Tensors, error) {
-	if len(inputs) != len(m.inputs) {
-		names := make([]string, len(m.inputs))
-		for i, s := range m.inputs {
-			names[i] = fmt.Sprintf("%q %v", s.Name, s.Shape)
-		}
-		return nil, badInput("the model takes %d input(s) (%s), got %d", len(m.inputs), strings.Join(names, ", "), len(inputs))
+	if err := m.checkCount(inputs); err != nil {
+		return nil, err
 	}
 	feeds := make(gonnx.Tensors, len(inputs))
 	for i := range inputs {
@@ -125,13 +164,20 @@ func checkShape(t *model.Tensor, spec model.Spec) error {
 	return nil
 }
 
+// checkType refuses request data types no runtime path takes.
+func checkType(t *model.Tensor, spec model.Spec) error {
+	switch t.DataType {
+	case model.FP32, model.FP64, model.INT64, model.INT32, model.BOOL:
+		return nil
+	}
+	return badInput("input %q: unsupported datatype %q", spec.Name, t.DataType)
+}
+
 // toDense copies a request tensor into a gonnx tensor of the declared
 // element type.
 func toDense(t *model.Tensor, spec model.Spec) (tensor.Tensor, error) {
-	switch t.DataType {
-	case model.FP32, model.FP64, model.INT64, model.INT32, model.BOOL:
-	default:
-		return nil, badInput("input %q: unsupported datatype %q", spec.Name, t.DataType)
+	if err := checkType(t, spec); err != nil {
+		return nil, err
 	}
 	if err := checkShape(t, spec); err != nil {
 		return nil, err
