@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // maxBuffered is the largest request body the router reads before
@@ -23,19 +25,38 @@ const maxBuffered = 1 << 20
 // pooledBody is the capacity of the pooled body and copy buffers.
 const pooledBody = 32 << 10
 
-// proxy forwards requests to model pods over one shared transport.
+// proxy forwards requests to model pods. Buffered requests (all scoring
+// requests of up to maxBuffered bytes) go through fasthttp's client, which
+// writes the request and reads the answer on the calling goroutine over
+// pooled keep-alive connections; net/http's Transport hands every request
+// to two goroutines per connection, which on a small scoring request cost
+// the router more CPU than everything else it does. Streamed bodies go
+// through the Transport.
 type proxy struct {
+	fast      *fasthttp.Client
 	transport *http.Transport
 	bufs      sync.Pool // *[]byte of pooledBody bytes
 }
 
 func newProxy() *proxy {
-	p := &proxy{transport: &http.Transport{
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	p := &proxy{fast: &fasthttp.Client{
+		Dial: func(addr string) (net.Conn, error) { return dialer.Dial("tcp", addr) },
+		// Only a request whose first bytes went out on a kept-alive
+		// connection the pod had closed is retried here (once, on a new
+		// connection); scoring is a pure function of the request.
+		RetryIf:                       func(*fasthttp.Request) bool { return true },
+		MaxIdemponentCallAttempts:     2,
+		MaxConnsPerHost:               1024,
+		MaxIdleConnDuration:           90 * time.Second,
+		ReadBufferSize:                16 << 10,
+		WriteBufferSize:               16 << 10,
+		NoDefaultUserAgentHeader:      true,
+		DisableHeaderNamesNormalizing: true,
+		DisablePathNormalizing:        true,
+	}, transport: &http.Transport{
 		Proxy: nil, // never through an HTTP proxy: pods are dialled directly
-		DialContext: (&net.Dialer{
-			Timeout:   5 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
+		DialContext:           dialer.DialContext,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
@@ -131,6 +152,79 @@ func (r *bodyReader) Close() error {
 	return nil
 }
 
+// forward makes one attempt at forwarding req to the pod at addr and, if
+// the pod answered, copies the answer to w (then the error is nil).
+func (p *proxy) forward(ctx context.Context, w http.ResponseWriter, req *http.Request, addr string, c call, v *version, b *body) error {
+	if !b.replayable() {
+		resp, err := p.send(ctx, req, addr, c, v, b)
+		if err != nil {
+			return err
+		}
+		p.copyResponse(w, resp, v)
+		return nil
+	}
+	out := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(out)
+	defer fasthttp.ReleaseResponse(resp)
+	path := c.path
+	if c.raw != "" {
+		path = c.raw
+	}
+	uri := "http://" + addr + path
+	if req.URL.RawQuery != "" {
+		uri += "?" + req.URL.RawQuery
+	}
+	out.SetRequestURI(uri)
+	out.Header.SetMethod(req.Method)
+	conn := req.Header["Connection"]
+	for k, vv := range req.Header {
+		if hopByHop(k) || k == "Authorization" || k == "Content-Length" || (len(conn) > 0 && namedIn(conn, k)) {
+			continue
+		}
+		for _, x := range vv {
+			out.Header.Add(k, x)
+		}
+	}
+	out.Header.Set(VersionHeader, v.hdr[0])
+	out.SetBodyRaw(b.data)
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(defaultScoringTimeout)
+	}
+	if err := p.fast.DoDeadline(out, resp, deadline); err != nil {
+		if errors.Is(err, fasthttp.ErrTimeout) {
+			err = fmt.Errorf("%w (%w)", context.DeadlineExceeded, err)
+		}
+		return fmt.Errorf("failed to forward to %s: %w", addr, err)
+	}
+	dst := w.Header()
+	for k, x := range resp.Header.All() {
+		name := http.CanonicalHeaderKey(string(k))
+		if !hopByHop(name) {
+			dst[name] = append(dst[name], string(x))
+		}
+	}
+	dst[VersionHeader] = v.header()
+	w.WriteHeader(resp.StatusCode())
+	// An error here (the client went away) cannot be reported any more.
+	_, _ = w.Write(resp.Body())
+	return nil
+}
+
+// namedIn reports whether a Connection header's values name the
+// (canonical) header k.
+func namedIn(conn []string, k string) bool {
+	for _, v := range conn {
+		for name := range strings.SplitSeq(v, ",") {
+			if http.CanonicalHeaderKey(strings.TrimSpace(name)) == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // send makes one attempt at forwarding req to the pod at addr.
 func (p *proxy) send(ctx context.Context, req *http.Request, addr string, c call, v *version, b *body) (*http.Response, error) {
 	h := make(http.Header, len(req.Header)+1)
@@ -209,6 +303,9 @@ func removeConnectionHeaders(h http.Header, conn []string) {
 func isDialError(err error) bool {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	if errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, fasthttp.ErrDialTimeout) {
 		return true
 	}
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||

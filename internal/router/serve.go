@@ -87,9 +87,8 @@ func (r *Router) forward(w http.ResponseWriter, req *http.Request, s *service, v
 		return r.failCall(ctx, w, c, s, err)
 	}
 	for retried := false; ; retried = true {
-		resp, err := r.proxy.send(ctx, req, e.addr, c, v, body)
+		err := r.proxy.forward(ctx, w, req, e.addr, c, v, body)
 		if err == nil {
-			r.proxy.copyResponse(w, resp, v)
 			v.pool.release(e)
 			return false
 		}
@@ -114,7 +113,7 @@ func (r *Router) failCall(ctx context.Context, w http.ResponseWriter, c call, s 
 		w.Header().Set("Retry-After", "1")
 		c.fail(w, http.StatusServiceUnavailable, "ServiceBusy", fmt.Sprintf(
 			"service %q is busy: every replica is at its concurrency limit; retry later", s.cfg.Name))
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		c.fail(w, http.StatusGatewayTimeout, "GatewayTimeout", fmt.Sprintf(
 			"service %q did not answer within its scoring timeout of %s", s.cfg.Name, s.timeout))
 	case ctx.Err() != nil: // the client left
