@@ -311,15 +311,15 @@ field() { # field NAME KEY: from the RESULT lines, the median over rounds
 echo
 echo "kubeml serving, fashion MLP (784 -> 10), $CONNS connections, $DURATION each, servers on core $SERVER_CPU, proxies on core $PROXY_CPU, loadgen on core $LOAD_CPU"
 if [ "$ROUNDS" -gt 1 ]; then echo "(each figure the median of $ROUNDS rounds; ratios are the medians of the per-round ratios)"; fi
-printf '%-14s %10s %9s %9s %9s %8s %12s %12s\n' run req/s p50_ms p90_ms p99_ms errors server_us/req proxy_us/req
+printf '%-14s %10s %9s %9s %9s %8s %12s %12s %12s\n' run req/s p50_ms p90_ms p99_ms errors server_us/req proxy_us/req loadgen_us/req
 for n in direct_oip direct_score ort_oip router_oip router_score goproxy_oip nginx_oip; do
 	r=$(field "$n" rps)
 	[ -n "$r" ] || continue
 	srv=$(field "$n" cpu_us_sm)
 	if [ "$n" = ort_oip ]; then srv=$(field "$n" cpu_us_node); fi
-	printf '%-14s %10.0f %9s %9s %9s %8s %12s %12s\n' "$n" "$r" "$(field "$n" p50_ms)" "$(field "$n" p90_ms)" "$(field "$n" p99_ms)" "$(field "$n" errors)" "${srv:--}" "$(field "$n" cpu_us_proxy | sed 's/^$/-/')"
+	printf '%-14s %10.0f %9s %9s %9s %8s %12s %12s %12s\n' "$n" "$r" "$(field "$n" p50_ms)" "$(field "$n" p90_ms)" "$(field "$n" p99_ms)" "$(field "$n" errors)" "${srv:--}" "$(field "$n" cpu_us_proxy | sed 's/^$/-/')" "$(field "$n" cpu_us_lg | sed 's/^$/-/')"
 done
-echo "(server_us/req, proxy_us/req: CPU time, user+system, per request of serve-model (node for ort_oip) and of the proxy: less sensitive to other load on the machine than req/s)"
+echo "(server_us/req, proxy_us/req, loadgen_us/req: CPU time, user+system, per request of serve-model (node for ort_oip), of the proxy and of the load generator: less sensitive to other load on the machine than req/s)"
 echo
 echo "memory: serve-model VmHWM $sm_hwm MB (idle RSS $sm_idle MB; after load $sm_rss MB = $sm_parts); router VmHWM $rt_hwm MB; onnxruntime-node VmHWM $ort_hwm MB"
 echo "in-process BenchmarkRouterOverhead: direct $(metric direct-ns/op) ns, router $(metric router-ns/op) ns, overhead $(metric overhead-ns/op) ns/op, p50 overhead $(metric p50-overhead-ns) ns"

@@ -20,9 +20,7 @@ import (
 	"github.com/kubeml/kubeml/internal/cluster"
 	"github.com/kubeml/kubeml/internal/router"
 	"github.com/kubeml/kubeml/internal/serving"
-	"github.com/kubeml/kubeml/internal/serving/lightgbm"
-	"github.com/kubeml/kubeml/internal/serving/onnx"
-	"github.com/kubeml/kubeml/internal/serving/xgboost"
+	"github.com/kubeml/kubeml/internal/serving/runtimes"
 )
 
 // serveModelFlags are serve-model's options.
@@ -78,8 +76,7 @@ func serveModel(ctx context.Context, log *slog.Logger, f *serveModelFlags) error
 	if err != nil {
 		return err
 	}
-	rt := serving.Runtimes{serving.ONNX: onnx.Load, serving.XGBoost: xgboost.Load, serving.LightGBM: lightgbm.Load}
-	m, framework, err := rt.Load(data, name, f.framework)
+	m, framework, err := runtimes.All().Load(data, name, f.framework)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cluster.ModelLoadFailedText, err)
 	}
@@ -89,7 +86,7 @@ func serveModel(ctx context.Context, log *slog.Logger, f *serveModelFlags) error
 	if err != nil {
 		return fmt.Errorf("failed to listen on %s: %w", f.listen, err)
 	}
-	log.Info("serving model", "name", f.name, "version", f.version, "framework", framework,
+	log.Info("serving model", "name", f.name, "version", f.version, "framework", framework, "onnx_engine", runtimes.ONNXEngine,
 		"addr", ln.Addr().String(), "loaded_in", time.Since(start).Round(time.Millisecond))
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	served := make(chan error, 1)

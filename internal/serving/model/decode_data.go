@@ -142,6 +142,9 @@ func (s *scanner) data(t *Tensor, e elem, sizeHint int, setShape bool) error {
 			return fmt.Errorf("element %d: %w", t.DataLen(), err)
 		}
 		counts[depth-1]++
+		if e.kind == kindFP32 {
+			counts[depth-1] += int64(s.fp32Run(t))
+		}
 	}
 	if setShape {
 		t.Shape = append([]int64(nil), dims[:deepest]...)
@@ -234,4 +237,71 @@ func (s *scanner) int(n num, e *elem) (int64, error) {
 		return 0, fmt.Errorf("%s is out of range for %s", s.text(n), e.wire)
 	}
 	return v, nil
+}
+
+// fp32Run is the hot loop of FP32 data: just after an element, it reads
+// as many further ",number" pairs as it can in one pass, for numbers
+// written plainly ([-]digits[.digits], no white space, no exponent) that
+// Clinger's fast path converts exactly, and returns how many it read.
+// At anything else (white space, an exponent, null, the end of the
+// array, a syntax error) it stops just before the ',' and leaves that
+// element to the general path, which gives the same values and errors.
+func (s *scanner) fp32Run(t *Tensor) int {
+	b, i, out := s.buf, s.pos, t.FP32
+	n := 0
+	for i+1 < len(b) && b[i] == ',' {
+		j := i + 1
+		neg := b[j] == '-'
+		if neg {
+			j++
+		}
+		if j >= len(b) {
+			break
+		}
+		var mant uint64
+		digits, exp := 0, 0
+		switch c := b[j]; {
+		case c == '0':
+			j++
+		case c-'1' < 9:
+			start := j
+			for ; j < len(b) && b[j]-'0' <= 9; j++ {
+				mant = mant*10 + uint64(b[j]-'0')
+			}
+			digits = j - start
+		default:
+			s.pos, t.FP32 = i, out
+			return n
+		}
+		if j < len(b) && b[j] == '.' {
+			j++
+			start := j
+			for ; j < len(b) && b[j]-'0' <= 9; j++ {
+				mant = mant*10 + uint64(b[j]-'0')
+			}
+			if j == start {
+				break
+			}
+			digits += j - start
+			exp = start - j
+		}
+		if j >= len(b) || (b[j] != ',' && b[j] != ']') || digits > 19 || mant > 1<<53 || exp < -22 {
+			break
+		}
+		f := float64(mant)
+		if exp < 0 {
+			f /= pow10[-exp]
+		}
+		if neg {
+			f = -f
+		}
+		if math.Float64bits(f)&(1<<29-1) == 1<<28 {
+			break // a float32 tie: strconv decides, on the general path
+		}
+		out = append(out, float32(f))
+		n++
+		i = j
+	}
+	s.pos, t.FP32 = i, out
+	return n
 }

@@ -6,14 +6,13 @@ package runtimes
 import (
 	"github.com/kubeml/kubeml/internal/serving"
 	"github.com/kubeml/kubeml/internal/serving/lightgbm"
-	"github.com/kubeml/kubeml/internal/serving/onnx"
 	"github.com/kubeml/kubeml/internal/serving/xgboost"
 )
 
 // All returns the runtimes by framework name.
 func All() serving.Runtimes {
 	return serving.Runtimes{
-		serving.ONNX:     onnx.Load,
+		serving.ONNX:     onnxLoader(),
 		serving.XGBoost:  xgboost.Load,
 		serving.LightGBM: lightgbm.Load,
 	}
