@@ -55,7 +55,7 @@ func newProxy() *proxy {
 		DisableHeaderNamesNormalizing: true,
 		DisablePathNormalizing:        true,
 	}, transport: &http.Transport{
-		Proxy: nil, // never through an HTTP proxy: pods are dialled directly
+		Proxy:                 nil, // never through an HTTP proxy: pods are dialled directly
 		DialContext:           dialer.DialContext,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   64,
