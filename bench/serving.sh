@@ -24,7 +24,9 @@
 #
 # Environment: DURATION (10s), WARMUP (3s), CONNS (16), SERVER_CPU (1),
 # LOAD_CPU (0), PROXY_CPU (SERVER_CPU: where the router, goproxy and nginx
-# run; LOAD_CPU puts them beside the load generator instead), ROUNDS (1: how many times to repeat the load runs),
+# run; LOAD_CPU puts them beside the load generator instead), ROUNDS (1:
+# how many times to repeat the load runs), LOADGEN (wrk, installed with
+# apt-get when missing and root; "go" for bench/loadgen),
 # BENCHTIME (3000x, for the in-process benchmark), PROFILE (empty; a file
 # name writes a CPU profile of serve-model's handler under the OIP load,
 # taken with bench/servingprof, to read with `go tool pprof`).
@@ -33,6 +35,7 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 
 DURATION=${DURATION:-10s}
+LOADGEN=${LOADGEN:-}
 WARMUP=${WARMUP:-3s}
 CONNS=${CONNS:-16}
 SERVER_CPU=${SERVER_CPU:-1}
@@ -97,6 +100,23 @@ elif [ ! -f "$ortdir/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
 	rm -rf "$cache/ort-$ORT_VERSION" && mv "$stage" "$cache/ort-$ORT_VERSION"
 fi
 
+# --- load generator --------------------------------------------------------
+# wrk (C, the usual HTTP benchmark tool) costs the load generator's core
+# about a fifth of what the Go loadgen does, so that a proxy placed beside
+# it is measured, not the generator. LOADGEN=go uses bench/loadgen.
+if [ -z "$LOADGEN" ]; then
+	LOADGEN=wrk
+	if ! command -v wrk >/dev/null; then
+		if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+			note "installing wrk (apt-get)"
+			DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >"$tmp/apt-wrk.log" 2>&1 || die "apt-get install wrk (see the log: $(tail -3 "$tmp/apt-wrk.log"))"
+		else
+			note "wrk missing and not root: using the Go load generator"
+			LOADGEN=go
+		fi
+	fi
+fi
+
 # --- nginx ---------------------------------------------------------------
 have_nginx=1
 if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
@@ -157,6 +177,10 @@ results=$tmp/results.txt
 # it reports.
 cpu_pids=""
 load() {
+	if [ "$LOADGEN" = wrk ]; then
+		wrk_load "$@"
+		return
+	fi
 	local name=$1 url=$2 body=$3
 	shift 3
 	local args=() h
@@ -165,6 +189,56 @@ load() {
 		>"$tmp/load-$name.txt" 2>&1 || { cat "$tmp/load-$name.txt" >&2; die "loadgen $name failed"; }
 	grep -v '^RESULT ' "$tmp/load-$name.txt" >&2
 	grep '^RESULT ' "$tmp/load-$name.txt" >>"$results"
+}
+# cpu_of PID: user+system CPU seconds of a process.
+cpu_of() { awk '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / 100}' "/proc/$1/stat" 2>/dev/null || echo -1e9; }
+# to_ms VALUE: wrk's latency ("812.00us", "1.20ms", "1.01s") in ms.
+to_ms() { awk -v v="$1" 'BEGIN{n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n}'; }
+# secs "XmY.YYYs XmY.YYYs": the sum of the two times of a `times` line.
+secs() { echo "$1" | awk '{n = 0; for (i = 1; i <= 2; i++) {split($i, a, "m"); n += a[1] * 60 + a[2]}; printf "%.3f", n}'; }
+# wrk_load NAME URL BODY [HEADER...]: like the Go load generator, with
+# wrk: a warm-up run, then the measured one with the CPU time of the
+# processes in $cpu_pids and of wrk itself (children CPU, from times).
+wrk_load() {
+	local name=$1 url=$2 body=$3
+	shift 3
+	local lua=$tmp/wrk-$name.lua h
+	{
+		echo 'wrk.method = "POST"'
+		echo "local f = assert(io.open(\"$body\", \"rb\")); wrk.body = f:read(\"*a\"); f:close()"
+		echo 'wrk.headers["Content-Type"] = "application/json"'
+		for h in "$@"; do echo "wrk.headers[\"${h%%:*}\"] = \"${h#*: }\""; done
+	} >"$lua"
+	taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$WARMUP" -s "$lua" "$url" >/dev/null 2>&1 || die "wrk warm-up $name failed"
+	local kv p before=() t0 t1 out
+	for kv in ${cpu_pids//,/ }; do before+=("$(cpu_of "${kv#*=}")"); done
+	times >"$tmp/times" # in this shell: $(times) would time a subshell's children
+	t0=$(tail -1 "$tmp/times")
+	out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" --latency -s "$lua" "$url" 2>&1) || { echo "$out" >&2; die "wrk $name failed"; }
+	times >"$tmp/times"
+	t1=$(tail -1 "$tmp/times")
+	local reqs rps errs non2xx sock p50 p90 p99 mean cpu="" i=0 line
+	reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+	rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
+	non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+	sock=$(echo "$out" | awk '/Socket errors/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}')
+	errs=$(( ${non2xx:-0} + ${sock:-0} ))
+	p50=$(to_ms "$(echo "$out" | awk '$1 == "50%" {print $2}')")
+	p90=$(to_ms "$(echo "$out" | awk '$1 == "90%" {print $2}')")
+	p99=$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")
+	mean=$(to_ms "$(echo "$out" | awk '$1 == "Latency" {print $2; exit}')")
+	[ -n "$reqs" ] && [ "$reqs" -gt 0 ] || { echo "$out" >&2; die "wrk $name: no requests"; }
+	for kv in ${cpu_pids//,/ }; do
+		p=$(awk -v a="${before[$i]}" -v b="$(cpu_of "${kv#*=}")" -v n="$reqs" 'BEGIN{printf "%.1f", (b - a) * 1e6 / n}')
+		cpu="$cpu cpu_us_${kv%%=*}=$p"
+		i=$((i + 1))
+	done
+	p=$(awk -v a="$(secs "$t0")" -v b="$(secs "$t1")" -v n="$reqs" 'BEGIN{printf "%.1f", (b - a) * 1e6 / n}')
+	cpu="$cpu cpu_us_lg=$p"
+	line="RESULT name=$name reqs=$reqs errors=$errs rps=$rps p50_ms=$p50 p90_ms=$p90 p99_ms=$p99 mean_ms=$mean$cpu"
+	printf '%s: %s ok, %s errors (wrk, %s connections)\n  req/s %s   latency ms: p50 %s  p90 %s  p99 %s  mean %s\n  CPU us per request: %s\n' \
+		"$name" "$reqs" "$errs" "$CONNS" "$rps" "$p50" "$p90" "$p99" "$mean" "${cpu# }" >&2
+	echo "$line" >>"$results"
 }
 hwm() { awk '/^VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 rss() { awk '/^VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
