@@ -179,7 +179,9 @@ func (p *proxy) forward(ctx context.Context, w http.ResponseWriter, req *http.Re
 	out.Header.SetMethod(req.Method)
 	conn := req.Header["Connection"]
 	for k, vv := range req.Header {
-		if hopByHop(k) || k == "Authorization" || k == "Content-Length" || (len(conn) > 0 && namedIn(conn, k)) {
+		// The body is read already: Content-Length is set from it, and an
+		// Expect: 100-continue was answered by the router's server.
+		if hopByHop(k) || k == "Authorization" || k == "Content-Length" || k == "Expect" || (len(conn) > 0 && namedIn(conn, k)) {
 			continue
 		}
 		for _, x := range vv {
@@ -188,6 +190,7 @@ func (p *proxy) forward(ctx context.Context, w http.ResponseWriter, req *http.Re
 	}
 	out.Header.Set(VersionHeader, v.hdr[0])
 	out.SetBodyRaw(b.data)
+	resp.Header.SetNoDefaultContentType(true) // pass on only what the pod sent
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(defaultScoringTimeout)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -211,5 +212,56 @@ func TestScoringTimeout(t *testing.T) {
 	}
 	if got := w.Header().Get(VersionHeader); got != "blue" {
 		t.Errorf("%s on the 504 = %q, want blue", VersionHeader, got)
+	}
+}
+
+// TestProxyHeaders checks what crosses the router in both directions:
+// end-to-end headers (repeated ones too) and the pod's own answer
+// headers pass; the key, hop-by-hop headers, headers the Connection
+// header names and Expect do not; no Content-Type is made up.
+func TestProxyHeaders(t *testing.T) {
+	r := newProxyRouter(t, nil)
+	v := testVersion("iris", "blue", 0, true)
+	r.table.setRouting("s", testRouting("iris", v))
+	got := make(chan http.Header, 1)
+	pod := backend(t, "pod", func(w http.ResponseWriter, req *http.Request) {
+		_, _ = io.ReadAll(req.Body)
+		got <- req.Header.Clone()
+		w.Header()["X-Multi"] = []string{"a", "b"}
+		w.Header().Set("Keep-Alive", "timeout=5")
+		w.Header()["Content-Type"] = nil // no Content-Type, and none sniffed
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, "ok")
+	})
+	setBackends(t, r, v, addr(pod))
+	req := httptest.NewRequest("POST", "/api/v1/service/iris/score", strings.NewReader(`{"data":[[1]]}`))
+	req.Header["X-Trace"] = []string{"1", "2"}
+	req.Header.Set("Authorization", "Bearer k")
+	req.Header.Set("Connection", "X-Secret")
+	req.Header.Set("X-Secret", "s")
+	req.Header.Set("Te", "trailers")
+	req.Header.Set("Expect", "100-continue")
+	w := httptest.NewRecorder()
+	r.Handler().ServeHTTP(w, req)
+	if w.Code != http.StatusOK || w.Body.String() != "ok" {
+		t.Fatalf("= %d %q, want 200 ok", w.Code, w.Body)
+	}
+	h := <-got
+	if !slices.Equal(h["X-Trace"], []string{"1", "2"}) {
+		t.Errorf("pod got X-Trace %q, want [1 2]", h["X-Trace"])
+	}
+	for _, k := range []string{"Authorization", "X-Secret", "Te", "Expect", "Connection"} {
+		if v, ok := h[k]; ok {
+			t.Errorf("pod got %s: %q", k, v)
+		}
+	}
+	if !slices.Equal(w.Header()["X-Multi"], []string{"a", "b"}) {
+		t.Errorf("client got X-Multi %q, want [a b]", w.Header()["X-Multi"])
+	}
+	if v := w.Header().Get("Keep-Alive"); v != "" {
+		t.Errorf("client got Keep-Alive %q", v)
+	}
+	if v := w.Header().Get("Content-Type"); v != "" {
+		t.Errorf("client got Content-Type %q, the pod sent none", v)
 	}
 }
