@@ -232,16 +232,37 @@ func processAlive(pid int) bool {
 }
 
 // BuildKubeml builds a static kubeml binary from this source tree into dir.
-func BuildKubeml(dir string) (string, error) {
+func BuildKubeml(dir string) (string, error) { return BuildKubemlTags(dir, "") }
+
+// TempRoot returns a fresh directory for a test's own providers, short
+// enough for the unix sockets of a local cluster under it, removed when
+// the test ends.
+func TempRoot(t testing.TB) string {
+	t.Helper()
+	root, err := newRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	return root
+}
+
+// BuildKubemlTags builds kubeml from this source tree into dir with the
+// given build tags (comma-separated): static when tags is empty, with cgo
+// otherwise (the ort tag needs it).
+func BuildKubemlTags(dir, tags string) (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("failed to find the module root: %w", err)
 	}
 	modRoot := filepath.Dir(strings.TrimSpace(string(out)))
 	bin := filepath.Join(dir, "kubeml")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/kubeml")
+	cmd := exec.Command("go", "build", "-tags", tags, "-o", bin, "./cmd/kubeml")
 	cmd.Dir = modRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if tags != "" {
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("failed to build kubeml: %w: %s", err, out)
 	}

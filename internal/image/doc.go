@@ -1,4 +1,5 @@
-// Package image turns kubeml's own static binary into container images and
+// Package image turns kubeml's own binary (static, or with the shared
+// libraries a cgo build needs as more files) into container images and
 // writes them as a docker-archive tarball ("docker save" format), with no
 // registry involved.
 //

@@ -28,7 +28,8 @@ const DefaultInImage = "/kubeml"
 // builds are reproducible.
 var epoch = time.Unix(0, 0).UTC()
 
-// Spec is an image made of one static binary.
+// Spec is an image made of one binary, static or with the files it needs
+// to run.
 type Spec struct {
 	Ref        string   // e.g. "kubeml.local/kubeml:0123abcd"; must parse with name.NewTag
 	BinaryPath string   // the file put into the image
@@ -36,6 +37,15 @@ type Spec struct {
 	Entrypoint []string // default []string{InImage}
 	Cmd        []string
 	Env        []string
+	// Files are more files put into the same layer, such as the shared
+	// libraries of a dynamically linked binary.
+	Files []File
+}
+
+// File is one more file of an image: the file at Src (symbolic links
+// followed) put at InImage (absolute) with mode 0755.
+type File struct {
+	Src, InImage string
 }
 
 // Build builds an image for linux/runtime.GOARCH with a single layer holding
@@ -47,7 +57,7 @@ func Build(s Spec) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	layer, err := binaryLayer(s.BinaryPath, s.InImage)
+	layer, err := s.layer()
 	if err != nil {
 		return nil, s.wrap(err)
 	}
@@ -75,6 +85,22 @@ func (s Spec) normalize() (Spec, name.Tag, error) {
 	} else if s.InImage = path.Clean(s.InImage); s.InImage == "/" {
 		errs = append(errs, errors.New(`path in image is "/"`))
 	}
+	seen := map[string]bool{s.InImage: true}
+	s.Files = slices.Clone(s.Files)
+	for i, f := range s.Files {
+		if err := checkReadable(f.Src); err != nil {
+			errs = append(errs, fmt.Errorf("unusable file: %w", err))
+		}
+		if !path.IsAbs(f.InImage) || path.Clean(f.InImage) == "/" {
+			errs = append(errs, fmt.Errorf("path in image %q of %s is not an absolute file path", f.InImage, f.Src))
+			continue
+		}
+		s.Files[i].InImage = path.Clean(f.InImage)
+		if seen[s.Files[i].InImage] {
+			errs = append(errs, fmt.Errorf("path in image %q is given twice", f.InImage))
+		}
+		seen[s.Files[i].InImage] = true
+	}
 	if len(errs) > 0 {
 		return s, tag, s.wrap(errors.Join(errs...))
 	}
@@ -86,6 +112,23 @@ func (s Spec) normalize() (Spec, name.Tag, error) {
 
 func (s Spec) wrap(err error) error {
 	return fmt.Errorf("failed to build image %q: %w", s.Ref, err)
+}
+
+// layer builds the layer of a normalized s.
+func (s Spec) layer() (v1.Layer, error) {
+	files := append([]File{{Src: s.BinaryPath, InImage: s.InImage}}, s.Files...)
+	return filesLayer(files)
+}
+
+// layerKey identifies the layer of a normalized s: specs with the same
+// files share it.
+func (s Spec) layerKey() string {
+	var b strings.Builder
+	b.WriteString(s.BinaryPath + "\x00" + s.InImage)
+	for _, f := range s.Files {
+		b.WriteString("\x00" + f.Src + "\x00" + f.InImage)
+	}
+	return b.String()
 }
 
 // build assembles the image of a normalized s around layer.
@@ -136,29 +179,38 @@ func checkReadable(p string) error {
 	return nil
 }
 
-// binaryLayer returns a gzip-compressed layer holding the file at src as
-// inImage (absolute and clean). The file is read once, so the layer stays
-// consistent even if src changes afterwards.
-func binaryLayer(src, inImage string) (v1.Layer, error) {
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return nil, err
-	}
+// filesLayer returns a gzip-compressed layer holding each file at its
+// InImage path (absolute and clean), parent directories first. The files
+// are read once, so the layer stays consistent even if they change
+// afterwards.
+func filesLayer(files []File) (v1.Layer, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	rel := strings.TrimPrefix(inImage, "/")
-	// Parent directories first, outermost first: "usr/", "usr/local/", ...
-	parts := strings.Split(rel, "/")
-	for i := 1; i < len(parts); i++ {
-		if err := tw.WriteHeader(header(strings.Join(parts[:i], "/")+"/", tar.TypeDir, 0o755, 0)); err != nil {
+	dirs := map[string]bool{}
+	for _, f := range files {
+		data, err := os.ReadFile(f.Src)
+		if err != nil {
 			return nil, err
 		}
-	}
-	if err := tw.WriteHeader(header(rel, tar.TypeReg, 0o755, int64(len(data)))); err != nil {
-		return nil, err
-	}
-	if _, err := tw.Write(data); err != nil {
-		return nil, err
+		rel := strings.TrimPrefix(f.InImage, "/")
+		// Parent directories, outermost first: "usr/", "usr/local/", ...
+		parts := strings.Split(rel, "/")
+		for i := 1; i < len(parts); i++ {
+			dir := strings.Join(parts[:i], "/") + "/"
+			if dirs[dir] {
+				continue
+			}
+			dirs[dir] = true
+			if err := tw.WriteHeader(header(dir, tar.TypeDir, 0o755, 0)); err != nil {
+				return nil, err
+			}
+		}
+		if err := tw.WriteHeader(header(rel, tar.TypeReg, 0o755, int64(len(data)))); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(data); err != nil {
+			return nil, err
+		}
 	}
 	if err := tw.Close(); err != nil {
 		return nil, err

@@ -292,3 +292,42 @@ func TestBadSpec(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildWithFiles puts a dynamically linked binary's libraries beside
+// it: every file at its path, directories once, and more files change the
+// content tag.
+func TestBuildWithFiles(t *testing.T) {
+	bin, lib, ld := writeFile(t, []byte("bin")), writeFile(t, []byte("libc")), writeFile(t, []byte("ld.so"))
+	img, err := Build(Spec{
+		Ref:        "kubeml.local/kubeml:x",
+		BinaryPath: bin,
+		Files: []File{
+			{Src: lib, InImage: "/lib/x86_64-linux-gnu/libc.so.6"},
+			{Src: ld, InImage: "/lib64/ld-linux-x86-64.so.2"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range layerEntries(t, img) {
+		got = append(got, e.hdr.Name+"="+string(e.data))
+	}
+	want := []string{"kubeml=bin", "lib/=", "lib/x86_64-linux-gnu/=", "lib/x86_64-linux-gnu/libc.so.6=libc", "lib64/=", "lib64/ld-linux-x86-64.so.2=ld.so"}
+	if !slices.Equal(got, want) {
+		t.Errorf("entries = %v, want %v", got, want)
+	}
+	alone, _ := ContentTag(bin)
+	with, _ := ContentTag(bin, lib, ld)
+	other, _ := ContentTag(bin, ld, lib)
+	if alone == with || with == other {
+		t.Errorf("tags: alone %q, with files %q, files swapped %q", alone, with, other)
+	}
+	_, err = Build(Spec{Ref: "kubeml.local/kubeml:x", BinaryPath: bin, Files: []File{
+		{Src: lib, InImage: "relative"}, {Src: ld, InImage: "/kubeml"}, {Src: filepath.Join(t.TempDir(), "missing"), InImage: "/x"}}})
+	for _, want := range []string{`"relative"`, `"/kubeml" is given twice`, "unusable file"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %s", err, want)
+		}
+	}
+}

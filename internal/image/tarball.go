@@ -47,13 +47,12 @@ func WriteTarball(path string, specs ...Spec) error {
 
 	// Build each distinct layer once: specs sharing a binary and a path in
 	// the image share the layer object, saving a read and a gzip.
-	type layerKey struct{ src, inImage string }
-	layers := map[layerKey]v1.Layer{}
+	layers := map[string]v1.Layer{}
 	refs := make(map[name.Reference]v1.Image, len(norm))
 	for i, s := range norm {
-		k := layerKey{s.BinaryPath, s.InImage}
+		k := s.layerKey()
 		if layers[k] == nil {
-			l, err := binaryLayer(s.BinaryPath, s.InImage)
+			l, err := s.layer()
 			if err != nil {
 				return s.wrap(err)
 			}
@@ -100,18 +99,31 @@ func writeAtomically(path string, write func(io.Writer) error) (err error) {
 	return os.Rename(tmp, path)
 }
 
-// ContentTag returns a tag derived from the contents of the file at path:
-// the first 12 hex characters of its sha256. Images built from a different
-// binary thus get a different tag.
-func ContentTag(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("failed to compute content tag: %w", err)
-	}
-	defer f.Close()
+// ContentTag returns a tag derived from the contents of the file at path
+// and of more files, if given (a dynamically linked binary's libraries):
+// the first 12 hex characters of a sha256 over them. Images built from a
+// different binary thus get a different tag.
+func ContentTag(path string, more ...string) (string, error) {
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("failed to compute content tag of %s: %w", path, err)
+	for i, p := range append([]string{path}, more...) {
+		if err := hashFile(h, p, i > 0); err != nil {
+			return "", fmt.Errorf("failed to compute content tag of %s: %w", path, err)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+// hashFile adds the file at p to h, after a separator unless first (so
+// that a single file hashes as before).
+func hashFile(h io.Writer, p string, sep bool) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if sep {
+		fmt.Fprintf(h, "\x00%s\x00", p)
+	}
+	_, err = io.Copy(h, f)
+	return err
 }

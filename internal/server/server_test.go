@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/clustertest"
+	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/server"
 )
 
@@ -42,13 +43,19 @@ func newTestServer(t testing.TB) *testServer { return newTestServerWith(t, nil) 
 // newTestServerWith is newTestServer with a changed configuration.
 func newTestServerWith(t testing.TB, change func(*server.Config)) *testServer {
 	t.Helper()
+	return newTestServerOn(t, env.Registry, change)
+}
+
+// newTestServerOn is newTestServerWith on other providers.
+func newTestServerOn(t testing.TB, reg provider.Registry, change func(*server.Config)) *testServer {
+	t.Helper()
 	clustertest.Require(t, env)
 	dir := t.TempDir()
 	cfg := server.Defaults(dir)
 	if change != nil {
 		change(&cfg)
 	}
-	srv, err := server.New(cfg, env.Registry, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := server.New(cfg, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,14 @@ const accepted = "kubeml accepts ONNX models (.onnx), XGBoost models saved as JS
 	`(booster.save_model("model.json")) and LightGBM models saved as text or JSON ` +
 	"(booster.save_model or dump_model)"
 
+// ONNX Runtime's shared library, which a kubeml built with the ort build
+// tag loads at run time: from $ORTLibraryEnv, else ORTLibraryName beside
+// the executable (where kubeml's image puts it), else the loader's path.
+const (
+	ORTLibraryEnv  = "KUBEML_ORT_LIB"
+	ORTLibraryName = "libonnxruntime.so.1"
+)
+
 // Loader loads a model of one framework from its file's bytes.
 type Loader func(data []byte) (model.Model, error)
 

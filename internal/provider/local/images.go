@@ -1,8 +1,6 @@
 package local
 
 import (
-	"debug/elf"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,35 +14,44 @@ const (
 	PauseRepo  = "kubeml.local/pause"
 )
 
-// binary returns the static kubeml binary to put into images.
-func binary(path string) (string, error) {
+// binary returns the kubeml binary to put into images, and the files it
+// needs beside it (none for a static build; see runtimeFiles).
+func binary(path string) (string, []image.File, error) {
 	if path == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		path = exe
 	}
-	f, err := elf.Open(path)
+	files, err := runtimeFiles(path, image.DefaultInImage)
 	if err != nil {
-		return "", fmt.Errorf("failed to read kubeml binary %s: %w", path, err)
+		return "", nil, err
 	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return "", fmt.Errorf("kubeml binary %s is dynamically linked and cannot run in a container image: build it with CGO_ENABLED=0", path)
-		}
+	return path, files, nil
+}
+
+// ImageRef returns the ref of the kubeml image the local provider makes
+// from the kubeml binary at bin (the running executable if empty).
+func ImageRef(bin string) (string, error) {
+	var im images
+	if err := im.ensureRefs(bin); err != nil {
+		return "", err
 	}
-	return path, nil
+	return im.Kubeml, nil
 }
 
 // ensureRefs names the images after the binary's content.
 func (im *images) ensureRefs(bin string) error {
-	b, err := binary(bin)
+	b, files, err := binary(bin)
 	if err != nil {
 		return err
 	}
-	tag, err := image.ContentTag(b)
+	more := make([]string, len(files))
+	for i, f := range files {
+		more[i] = f.Src
+	}
+	tag, err := image.ContentTag(b, more...)
 	if err != nil {
 		return err
 	}
@@ -56,7 +63,7 @@ func (im *images) ensureRefs(bin string) error {
 // cached by content (the refs name it), so only the first cluster made
 // with a given kubeml binary pays for building it.
 func (im images) tarball(bin string) (string, error) {
-	b, err := binary(bin)
+	b, files, err := binary(bin)
 	if err != nil {
 		return "", err
 	}
@@ -72,7 +79,7 @@ func (im images) tarball(bin string) (string, error) {
 		return "", err
 	}
 	return path, image.WriteTarball(path,
-		image.Spec{Ref: im.Kubeml, BinaryPath: b},
-		image.Spec{Ref: im.Pause, BinaryPath: b, Entrypoint: []string{image.DefaultInImage, "pause"}},
+		image.Spec{Ref: im.Kubeml, BinaryPath: b, Files: files},
+		image.Spec{Ref: im.Pause, BinaryPath: b, Files: files, Entrypoint: []string{image.DefaultInImage, "pause"}},
 	)
 }

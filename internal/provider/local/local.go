@@ -41,7 +41,8 @@ type Options struct {
 	Root string
 	// Bins finds the Kubernetes binaries (kube.Find when nil).
 	Bins func() (kube.Bins, error)
-	// ImageBinary is the static kubeml binary put into the node's images;
+	// ImageBinary is the kubeml binary put into the node's images (with
+	// the shared libraries it needs, if it is dynamically linked);
 	// empty means the running executable.
 	ImageBinary string
 }

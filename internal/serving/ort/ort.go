@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/kubeml/kubeml/internal/serving"
 	"github.com/kubeml/kubeml/internal/serving/model"
 	ort "github.com/yalue/onnxruntime_go"
 )
@@ -30,10 +31,10 @@ const FrameworkName = "onnx"
 
 // LibraryEnv names the environment variable with the path of
 // libonnxruntime.so.1.
-const LibraryEnv = "KUBEML_ORT_LIB"
+const LibraryEnv = serving.ORTLibraryEnv
 
 // libraryName is the file name of ONNX Runtime's shared library.
-const libraryName = "libonnxruntime.so.1"
+const libraryName = serving.ORTLibraryName
 
 // LibraryPath returns the library Load uses: $KUBEML_ORT_LIB if set, else
 // libonnxruntime.so.1 in the directory of the running executable if that
