@@ -13,9 +13,12 @@
 #   - the in-process router benchmark (BenchmarkRouterOverhead);
 #   - serve-model's peak RSS under the load (VmHWM, target < 60 MB).
 # Every server (serve-model, node, router, nginx) is pinned to SERVER_CPU
-# (default 1), the load generator (bench/loadgen) to LOAD_CPU (default 0):
-# a proxy in front of serve-model shares serve-model's core, so its
-# throughput ratio is its CPU cost per request.
+# (default 1), the load generator (wrk) to LOAD_CPU (default 0): a proxy
+# in front of serve-model shares serve-model's core, so its throughput
+# ratio is its CPU cost per request (nginx keeps about 0.7x this way, as
+# the issue's reference measured). Each round then moves the router and
+# nginx beside the load generator (the _apart runs), as in a cluster where
+# the router has CPU of its own, and measures them again.
 #
 # Needs Go and, for the baselines, node + npm (onnxruntime-node comes from
 # `npm pack`, cached under ~/.cache/kubeml/bench) and nginx (installed with
@@ -349,6 +352,20 @@ for round in $(seq "$ROUNDS"); do
 	cpu_pids="sm=$sm_pid,proxy=$gp_pid"
 	load "goproxy_oip$s" "http://127.0.0.1:$gp_port/v2/models/fashion/infer" "$tmp/oip.json"
 	if [ "$have_nginx" = 1 ]; then cpu_pids="sm=$sm_pid,proxy=$ng_worker"; load "nginx_oip$s" "http://127.0.0.1:$ng_port/v2/models/fashion/infer" "$tmp/oip.json"; fi
+	if [ "$PROXY_CPU" != "$LOAD_CPU" ]; then
+		# The other placement, as in a cluster where the router has its own
+		# CPU: the proxies moved beside the load generator, serve-model alone.
+		taskset -apc "$LOAD_CPU" "$rt_pid" >/dev/null
+		cpu_pids="sm=$sm_pid,proxy=$rt_pid"
+		load "router_oip_apart$s" "$rt/v2/models/fashion/infer" "$tmp/oip.json" "Authorization: Bearer $key"
+		taskset -apc "$PROXY_CPU" "$rt_pid" >/dev/null
+		if [ "$have_nginx" = 1 ]; then
+			taskset -apc "$LOAD_CPU" "$ng_worker" >/dev/null
+			cpu_pids="sm=$sm_pid,proxy=$ng_worker"
+			load "nginx_oip_apart$s" "http://127.0.0.1:$ng_port/v2/models/fashion/infer" "$tmp/oip.json"
+			taskset -apc "$PROXY_CPU" "$ng_worker" >/dev/null
+		fi
+	fi
 done
 sm_hwm=$(hwm "$sm_pid")
 sm_rss=$(rss "$sm_pid")
@@ -385,13 +402,13 @@ field() { # field NAME KEY: from the RESULT lines, the median over rounds
 echo
 echo "kubeml serving, fashion MLP (784 -> 10), $CONNS connections, $DURATION each, servers on core $SERVER_CPU, proxies on core $PROXY_CPU, loadgen on core $LOAD_CPU"
 if [ "$ROUNDS" -gt 1 ]; then echo "(each figure the median of $ROUNDS rounds; ratios are the medians of the per-round ratios)"; fi
-printf '%-14s %10s %9s %9s %9s %8s %12s %12s %12s\n' run req/s p50_ms p90_ms p99_ms errors server_us/req proxy_us/req loadgen_us/req
-for n in direct_oip direct_score ort_oip router_oip router_score goproxy_oip nginx_oip; do
+printf '%-16s %10s %9s %9s %9s %8s %12s %12s %12s\n' run req/s p50_ms p90_ms p99_ms errors server_us/req proxy_us/req loadgen_us/req
+for n in direct_oip direct_score ort_oip router_oip router_score goproxy_oip nginx_oip router_oip_apart nginx_oip_apart; do
 	r=$(field "$n" rps)
 	[ -n "$r" ] || continue
 	srv=$(field "$n" cpu_us_sm)
 	if [ "$n" = ort_oip ]; then srv=$(field "$n" cpu_us_node); fi
-	printf '%-14s %10.0f %9s %9s %9s %8s %12s %12s %12s\n' "$n" "$r" "$(field "$n" p50_ms)" "$(field "$n" p90_ms)" "$(field "$n" p99_ms)" "$(field "$n" errors)" "${srv:--}" "$(field "$n" cpu_us_proxy | sed 's/^$/-/')" "$(field "$n" cpu_us_lg | sed 's/^$/-/')"
+	printf '%-16s %10.0f %9s %9s %9s %8s %12s %12s %12s\n' "$n" "$r" "$(field "$n" p50_ms)" "$(field "$n" p90_ms)" "$(field "$n" p99_ms)" "$(field "$n" errors)" "${srv:--}" "$(field "$n" cpu_us_proxy | sed 's/^$/-/')" "$(field "$n" cpu_us_lg | sed 's/^$/-/')"
 done
 echo "(server_us/req, proxy_us/req, loadgen_us/req: CPU time, user+system, per request of serve-model (node for ort_oip), of the proxy and of the load generator: less sensitive to other load on the machine than req/s)"
 echo
@@ -436,6 +453,17 @@ if [ "$have_nginx" = 1 ]; then
 	printf '%-44s %10s %8s %s\n' "nginx / direct, OIP (req/s)" "${x}x" "(~0.73)" "info"
 	x=$(per_round router_oip nginx_oip rps /)
 	printf '%-44s %10s %8s %s\n' "router / nginx, OIP (req/s)" "${x}x" "" "info"
+fi
+if [ "$PROXY_CPU" != "$LOAD_CPU" ]; then
+	echo "(the _apart runs: the proxy moved to core $LOAD_CPU, beside the load generator, serve-model alone on core $SERVER_CPU)"
+	x=$(per_round router_oip_apart direct_oip rps /)
+	printf '%-44s %10s %8s %s\n' "router apart / direct, OIP (req/s)" "${x}x" ">=0.85x" "$(verdict "$x" '>=' 0.85)"
+	dp=$(per_round router_oip_apart direct_oip p50_ms -)
+	printf '%-44s %10s %8s %s\n' "router apart - direct p50, OIP (ms)" "+$dp" "<=+0.3" "$(verdict "$dp" '<=' 0.3)"
+	if [ "$have_nginx" = 1 ]; then
+		x=$(per_round nginx_oip_apart direct_oip rps /)
+		printf '%-44s %10s %8s %s\n' "nginx apart / direct, OIP (req/s)" "${x}x" "" "info"
+	fi
 fi
 # The same targets from CPU time per request, which other processes on the
 # machine disturb far less than throughput: on a shared core, throughput
