@@ -41,11 +41,27 @@ func kubeClient(t *testing.T) kubernetes.Interface {
 	return cs
 }
 
+// routerClient is the router's own client of the test cluster
+// (NewClient: four API groups only), as `kubeml router` makes it.
+func routerClient(t *testing.T) kubernetes.Interface {
+	t.Helper()
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(env.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.QPS, cfg.Burst = 200, 400
+	kube, err := NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kube
+}
+
 // startRouter runs a router on the test cluster until the test ends and
 // returns it once ready (its table filled).
 func startRouter(t *testing.T, c Config) *Router {
 	t.Helper()
-	c.Kube, c.Listen = kubeClient(t), "127.0.0.1:0"
+	c.Kube, c.Listen = routerClient(t), "127.0.0.1:0"
 	ready := make(chan string, 1)
 	c.Ready = func(addr string) { ready <- addr }
 	r := New(c)

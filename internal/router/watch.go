@@ -8,7 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	discoveryinformers "k8s.io/client-go/informers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -17,24 +18,21 @@ import (
 // The returned channel is closed once both caches have synced. The
 // informers stop when ctx ends; wg tracks them.
 func (r *Router) watch(ctx context.Context, wg *sync.WaitGroup) <-chan struct{} {
-	secrets := informers.NewSharedInformerFactoryWithOptions(r.cfg.Kube, 0, informers.WithNamespace(r.cfg.Namespace),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = RoutingLabel + "=true" }))
-	slices := informers.NewSharedInformerFactory(r.cfg.Kube, 0)
-	si := secrets.Core().V1().Secrets().Informer()
+	// The typed informers, not a SharedInformerFactory: a factory links
+	// the informers of every API group into the binary.
+	si := coreinformers.NewFilteredSecretInformer(r.cfg.Kube, r.cfg.Namespace, 0, cache.Indexers{},
+		func(o *metav1.ListOptions) { o.LabelSelector = RoutingLabel + "=true" })
 	_, _ = si.AddEventHandler(handlers(r.onSecret, r.onSecretDelete))
-	ei := slices.Discovery().V1().EndpointSlices().Informer()
+	ei := discoveryinformers.NewEndpointSliceInformer(r.cfg.Kube, metav1.NamespaceAll, 0, cache.Indexers{})
 	_, _ = ei.AddEventHandler(handlers(r.onSlice, r.onSliceDelete))
-	secrets.Start(ctx.Done())
-	slices.Start(ctx.Done())
+	wg.Go(func() { si.Run(ctx.Done()) })
+	wg.Go(func() { ei.Run(ctx.Done()) })
 	synced := make(chan struct{})
 	wg.Go(func() {
 		if cache.WaitForCacheSync(ctx.Done(), si.HasSynced, ei.HasSynced) {
 			r.cfg.Log.Info("routing listed")
 			close(synced)
 		}
-		<-ctx.Done()
-		secrets.Shutdown()
-		slices.Shutdown()
 	})
 	return synced
 }
