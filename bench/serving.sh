@@ -69,7 +69,9 @@ command -v taskset >/dev/null || die "taskset (util-linux) is missing"
 
 # --- build ---------------------------------------------------------------
 note "building kubeml and the bench tools"
-CGO_ENABLED=0 go build -o "$tmp/kubeml" ./cmd/kubeml || die "go build ./cmd/kubeml"
+# kubeml-node: the lean binary of what runs in a cluster's pods, as a
+# local cluster's images hold it.
+CGO_ENABLED=0 go build -o "$tmp/kubeml" ./cmd/kubeml-node || die "go build ./cmd/kubeml-node"
 go build -o "$tmp/loadgen" ./bench/loadgen || die "go build ./bench/loadgen"
 go build -o "$tmp/fakekube" ./bench/fakekube || die "go build ./bench/fakekube"
 go build -o "$tmp/fashionfixture" ./bench/fashionfixture || die "go build ./bench/fashionfixture"

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeml/kubeml/internal/incluster"
 	"github.com/kubeml/kubeml/internal/kube"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/provider/local"
@@ -71,9 +72,9 @@ Start with 'kubeml up': it creates a real local cluster on this machine.`,
 		"directory for kubeml's state (env KUBEML_DATA_DIR)")
 	root.AddCommand(
 		newUp(s, g), newDown(s, g), newKube(s), newVersion(s), newServer(s, g),
-		newProbeServer(s), newRouter(s), newServeModel(s),
 		newAKS(s, g), newML(s, g),
 	)
+	root.AddCommand(incluster.Commands(s.Out, s.Err, Version)...)
 	return root
 }
 

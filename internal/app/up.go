@@ -174,28 +174,45 @@ func ensureServer(ctx context.Context, progress io.Writer, dataDir string) (*cli
 // installSelf copies the running kubeml to <dataDir>/bin/kubeml, unless
 // the same binary is there, and returns that path. The background server
 // runs from it (and puts it into cluster images), so it outlives a
-// `go run` whose temporary binary is deleted when up exits.
+// `go run` whose temporary binary is deleted when up exits. kubeml-node,
+// the lean in-cluster binary, goes beside it when it lies beside the
+// running kubeml (the provider then makes the images of it).
 func installSelf(dataDir string) (string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return "", err
 	}
-	dst := filepath.Join(dataDir, "bin", "kubeml")
-	if same, _ := sameFile(exe, dst); same {
-		return dst, nil
+	dir := filepath.Join(dataDir, "bin")
+	node := filepath.Join(filepath.Dir(exe), local.NodeBinaryName)
+	if _, err := os.Stat(node); err == nil {
+		if err := install(node, filepath.Join(dir, local.NodeBinaryName)); err != nil {
+			return "", err
+		}
+	} else if err := os.Remove(filepath.Join(dir, local.NodeBinaryName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
 	}
-	b, err := os.ReadFile(exe)
+	dst := filepath.Join(dir, "kubeml")
+	return dst, install(exe, dst)
+}
+
+// install copies the file at src to dst (mode 0755), unless dst has the
+// same contents.
+func install(src, dst string) error {
+	if same, _ := sameFile(src, dst); same {
+		return nil
+	}
+	b, err := os.ReadFile(src)
 	if err != nil {
-		return "", fmt.Errorf("failed to read %s: %w", exe, err)
+		return fmt.Errorf("failed to read %s: %w", src, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return "", err
+		return err
 	}
 	tmp := dst + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o755); err != nil {
-		return "", err
+		return err
 	}
-	return dst, os.Rename(tmp, dst)
+	return os.Rename(tmp, dst)
 }
 
 func sameFile(a, b string) (bool, error) {

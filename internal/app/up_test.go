@@ -20,8 +20,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubeml/kubeml/internal/clustertest"
-	"github.com/kubeml/kubeml/internal/image"
 	"github.com/kubeml/kubeml/internal/proc"
+	"github.com/kubeml/kubeml/internal/provider/local"
 )
 
 var env *clustertest.Env
@@ -84,11 +84,11 @@ func TestUpSurvivesKillsAndDownCleansUp(t *testing.T) {
 		"get", "deployment", "kubeml-router", "-o", "jsonpath={.status.readyReplicas}").CombinedOutput(); err != nil || string(out) != "1" {
 		t.Errorf("kubectl: router ready replicas = %q, %v", out, err)
 	}
-	tag, err := image.ContentTag(env.KubemlBinary)
+	ref, err := local.ImageRef(env.KubemlBinary)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ip := runProbe(t, cs, "kubeml.local/kubeml:"+tag)
+	ip := runProbe(t, cs, ref)
 	if body := get(t, ip); !strings.HasPrefix(body, "kubeml ") {
 		t.Fatalf("pod answered %q", body)
 	}

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kubeml/kubeml/internal/router"
+	"github.com/kubeml/kubeml/internal/serving"
 )
 
 // WebService is a model deployed as an HTTP scoring endpoint: per version
@@ -77,7 +78,7 @@ const (
 	ModelDir = "/var/lib/kubeml/model"
 	// ModelLoadFailedText starts serve-model's error when the model's
 	// bytes are wrong or fail to load; WaitWebService looks for it.
-	ModelLoadFailedText = "failed to load the model"
+	ModelLoadFailedText = serving.ModelLoadFailedText
 	// ModelContainer names the container of model pods.
 	ModelContainer = "model"
 	// drainSeconds is how long a stopping model pod keeps serving.

@@ -44,7 +44,8 @@ type Env struct {
 	Cluster    *provider.Cluster
 	Kubeconfig []byte
 	Client     kubernetes.Interface
-	// KubemlBinary is a static kubeml binary built from this source tree.
+	// KubemlBinary is a static kubeml binary built from this source tree,
+	// with kubeml-node beside it.
 	KubemlBinary string
 }
 
@@ -231,7 +232,8 @@ func processAlive(pid int) bool {
 	return err == nil
 }
 
-// BuildKubeml builds a static kubeml binary from this source tree into dir.
+// BuildKubeml builds static kubeml and kubeml-node binaries from this
+// source tree into dir and returns kubeml's path.
 func BuildKubeml(dir string) (string, error) { return BuildKubemlTags(dir, "") }
 
 // TempRoot returns a fresh directory for a test's own providers, short
@@ -247,9 +249,10 @@ func TempRoot(t testing.TB) string {
 	return root
 }
 
-// BuildKubemlTags builds kubeml from this source tree into dir with the
-// given build tags (comma-separated): static when tags is empty, with cgo
-// otherwise (the ort tag needs it).
+// BuildKubemlTags builds kubeml and kubeml-node from this source tree into
+// dir with the given build tags (comma-separated), static when tags is
+// empty, with cgo otherwise (the ort tag needs it), and returns kubeml's
+// path.
 func BuildKubemlTags(dir, tags string) (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
@@ -257,7 +260,9 @@ func BuildKubemlTags(dir, tags string) (string, error) {
 	}
 	modRoot := filepath.Dir(strings.TrimSpace(string(out)))
 	bin := filepath.Join(dir, "kubeml")
-	cmd := exec.Command("go", "build", "-tags", tags, "-o", bin, "./cmd/kubeml")
+	// kubeml-node beside it, from the same build: local clusters' images
+	// are made of it, as for a user who builds both.
+	cmd := exec.Command("go", "build", "-tags", tags, "-o", dir+"/", "./cmd/kubeml", "./cmd/kubeml-node")
 	cmd.Dir = modRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if tags != "" {

@@ -1,4 +1,4 @@
-package app
+package incluster
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 // newProbeServer is a tiny HTTP server that proves kubeml's own image runs
 // in a cluster: it answers every request with the version and hostname and
 // logs the request.
-func newProbeServer(s Streams) *cobra.Command {
+func newProbeServer(s env) *cobra.Command {
 	var listen string
 	cmd := &cobra.Command{
 		Use:    "probe-server",
@@ -22,11 +22,11 @@ func newProbeServer(s Streams) *cobra.Command {
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			host, _ := os.Hostname()
-			logger := log.New(s.Out, "", log.LstdFlags)
+			logger := log.New(s.out, "", log.LstdFlags)
 			srv := &http.Server{Addr: listen, ReadHeaderTimeout: 5 * time.Second,
 				Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					logger.Printf("%s %s from %s", r.Method, r.URL.Path, r.RemoteAddr)
-					fmt.Fprintf(w, "kubeml %s on %s\n", Version, host)
+					fmt.Fprintf(w, "kubeml %s on %s\n", s.version, host)
 				})}
 			go func() { <-cmd.Context().Done(); srv.Close() }()
 			logger.Printf("listening on %s", listen)

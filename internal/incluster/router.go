@@ -1,4 +1,4 @@
-package app
+package incluster
 
 import (
 	"fmt"
@@ -15,7 +15,7 @@ import (
 
 // newRouter runs the in-cluster scoring router, the program kubeml installs
 // into every cluster it attaches.
-func newRouter(s Streams) *cobra.Command {
+func newRouter(s env) *cobra.Command {
 	var listen, logFormat, certFile, keyFile, namespace, kubeconfig, peers string
 	cmd := &cobra.Command{
 		Use:   "router",
@@ -33,21 +33,21 @@ It uses the pod's service account unless --kubeconfig is given.`,
 			var h slog.Handler
 			switch logFormat {
 			case "text":
-				h = slog.NewTextHandler(s.Err, nil)
+				h = slog.NewTextHandler(s.err, nil)
 			case "json":
-				h = slog.NewJSONHandler(s.Err, nil)
+				h = slog.NewJSONHandler(s.err, nil)
 			default:
 				return fmt.Errorf("--log-format %q: want text or json", logFormat)
 			}
 			if (certFile == "") != (keyFile == "") {
 				return fmt.Errorf("--tls-cert-file and --tls-key-file go together")
 			}
-			kube, err := routerClient(kubeconfig)
+			kube, err := routerClient(kubeconfig, s.version)
 			if err != nil {
 				return err
 			}
 			r := router.New(router.Config{
-				Listen: listen, Version: Version, Log: slog.New(h), TLSCertFile: certFile, TLSKeyFile: keyFile,
+				Listen: listen, Version: s.version, Log: slog.New(h), TLSCertFile: certFile, TLSKeyFile: keyFile,
 				Kube: kube, Namespace: namespace, PeerService: peers,
 				Autoscale: router.AutoscaleConfig{Identity: os.Getenv("POD_NAME")},
 			})
@@ -71,7 +71,7 @@ It uses the pod's service account unless --kubeconfig is given.`,
 
 // routerClient connects to the cluster with a kubeconfig file, or from
 // inside a pod with its service account.
-func routerClient(kubeconfig string) (kubernetes.Interface, error) {
+func routerClient(kubeconfig, version string) (kubernetes.Interface, error) {
 	var cfg *rest.Config
 	var err error
 	if kubeconfig != "" {
@@ -83,10 +83,6 @@ func routerClient(kubeconfig string) (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("failed to configure the Kubernetes client (outside a cluster, pass --kubeconfig): %w", err)
 	}
 	cfg.QPS, cfg.Burst = 50, 100 // scale and lease calls must not queue behind the default 5 QPS
-	cfg.UserAgent = "kubeml-router/" + Version
-	kube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("failed to make the Kubernetes client: %w", err)
-	}
-	return kube, nil
+	cfg.UserAgent = "kubeml-router/" + version
+	return router.NewClient(cfg)
 }

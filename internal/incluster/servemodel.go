@@ -1,4 +1,4 @@
-package app
+package incluster
 
 import (
 	"context"
@@ -17,7 +17,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubeml/kubeml/internal/cluster"
 	"github.com/kubeml/kubeml/internal/router"
 	"github.com/kubeml/kubeml/internal/serving"
 	"github.com/kubeml/kubeml/internal/serving/runtimes"
@@ -33,7 +32,7 @@ type serveModelFlags struct {
 
 // newServeModel runs one model as an HTTP scoring server: the program of
 // every model pod kubeml deploys.
-func newServeModel(s Streams) *cobra.Command {
+func newServeModel(s env) *cobra.Command {
 	f := &serveModelFlags{}
 	cmd := &cobra.Command{
 		Use:   "serve-model",
@@ -48,7 +47,7 @@ loaded. On SIGTERM it keeps serving for --drain, so that routers stop
 sending requests first, then finishes the requests in flight and exits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serveModel(cmd.Context(), slog.New(slog.NewTextHandler(s.Err, nil)), f)
+			return serveModel(cmd.Context(), slog.New(slog.NewTextHandler(s.err, nil)), f, s.version)
 		},
 	}
 	fl := cmd.Flags()
@@ -70,7 +69,7 @@ sending requests first, then finishes the requests in flight and exits.`,
 const shutdownTimeout = 2 * time.Minute
 
 // serveModel loads the model, then serves it until ctx ends.
-func serveModel(ctx context.Context, log *slog.Logger, f *serveModelFlags) error {
+func serveModel(ctx context.Context, log *slog.Logger, f *serveModelFlags, serverVersion string) error {
 	start := time.Now()
 	data, name, err := readModel(f)
 	if err != nil {
@@ -78,10 +77,10 @@ func serveModel(ctx context.Context, log *slog.Logger, f *serveModelFlags) error
 	}
 	m, framework, err := runtimes.All().Load(data, name, f.framework)
 	if err != nil {
-		return fmt.Errorf("%s: %w", cluster.ModelLoadFailedText, err)
+		return fmt.Errorf("%s: %w", serving.ModelLoadFailedText, err)
 	}
 	defer m.Close()
-	h := serving.NewHandler(m, serving.Options{Name: f.name, Version: f.version, Logger: log, ServerVersion: Version})
+	h := serving.NewHandler(m, serving.Options{Name: f.name, Version: f.version, Logger: log, ServerVersion: serverVersion})
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("failed to listen on %s: %w", f.listen, err)
@@ -142,12 +141,12 @@ func readModel(f *serveModelFlags) ([]byte, string, error) {
 		}
 	}
 	if f.size > 0 && int64(len(data)) != f.size {
-		return nil, "", fmt.Errorf("%s: the model has %d bytes, want %d (incomplete parts?)", cluster.ModelLoadFailedText, len(data), f.size)
+		return nil, "", fmt.Errorf("%s: the model has %d bytes, want %d (incomplete parts?)", serving.ModelLoadFailedText, len(data), f.size)
 	}
 	if f.sha != "" {
 		sum := sha256.Sum256(data)
 		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, f.sha) {
-			return nil, "", fmt.Errorf("%s: its SHA-256 is %s, want %s", cluster.ModelLoadFailedText, got, strings.ToLower(f.sha))
+			return nil, "", fmt.Errorf("%s: its SHA-256 is %s, want %s", serving.ModelLoadFailedText, got, strings.ToLower(f.sha))
 		}
 	}
 	return data, name, nil

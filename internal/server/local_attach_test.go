@@ -11,7 +11,6 @@ import (
 
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/clustertest"
-	"github.com/kubeml/kubeml/internal/image"
 	"github.com/kubeml/kubeml/internal/provider/local"
 	"github.com/kubeml/kubeml/internal/server"
 )
@@ -53,11 +52,11 @@ func TestAttachLocalClusterByIDAndByKubeconfig(t *testing.T) {
 	clustertest.RequireLocal(t, env)
 	// The server here is the test binary: point it at the image the
 	// provider made of kubeml's binary, as a real server's own image is.
-	tag, err := image.ContentTag(env.KubemlBinary)
+	ref, err := local.ImageRef(env.KubemlBinary)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newTestServerWith(t, func(c *server.Config) { c.RouterImage = local.KubemlRepo + ":" + tag })
+	s := newTestServerWith(t, func(c *server.Config) { c.RouterImage = ref })
 	ws := s.workspace("localattach")
 	cid := s.makeLocalCluster("realone")
 	_, _, body := s.call("POST", cid+"/listClusterAdminCredential"+av, nil)

@@ -20,7 +20,6 @@ import (
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/client"
 	"github.com/kubeml/kubeml/internal/clustertest"
-	"github.com/kubeml/kubeml/internal/image"
 	"github.com/kubeml/kubeml/internal/modelzoo/fashion"
 	"github.com/kubeml/kubeml/internal/modelzoo/fashion/fashiontest"
 	"github.com/kubeml/kubeml/internal/provider/local"
@@ -92,11 +91,11 @@ func (sc scorer) load(n int, imgs [][]float32, stop <-chan struct{}) (ok, failed
 func TestDeployAndScoreFashionOnALocalCluster(t *testing.T) {
 	clustertest.RequireLocal(t, env)
 	fx := fashiontest.Fixture(t)
-	tag, err := image.ContentTag(env.KubemlBinary)
+	ref, err := local.ImageRef(env.KubemlBinary)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newTestServerWith(t, func(c *server.Config) { c.RouterImage = local.KubemlRepo + ":" + tag })
+	s := newTestServerWith(t, func(c *server.Config) { c.RouterImage = ref })
 	wsPathStr := s.workspace("servews")
 	ws := api.WorkspaceID(sub, rg, "servews")
 	cid := s.makeLocalCluster("servecl")

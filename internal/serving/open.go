@@ -27,6 +27,11 @@ const accepted = "kubeml accepts ONNX models (.onnx), XGBoost models saved as JS
 	`(booster.save_model("model.json")) and LightGBM models saved as text or JSON ` +
 	"(booster.save_model or dump_model)"
 
+// ModelLoadFailedText starts `kubeml serve-model`'s error when the model's
+// bytes are wrong or fail to load; the workspace server looks for it in a
+// failed model container's last words.
+const ModelLoadFailedText = "failed to load the model"
+
 // ONNX Runtime's shared library, which a kubeml built with the ort build
 // tag loads at run time: from $ORTLibraryEnv, else ORTLibraryName beside
 // the executable (where kubeml's image puts it), else the loader's path.

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"debug/buildinfo"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +15,14 @@ const (
 	PauseRepo  = "kubeml.local/pause"
 )
 
-// binary returns the kubeml binary to put into images, and the files it
-// needs beside it (none for a static build; see runtimeFiles).
+// NodeBinaryName is the lean in-cluster kubeml binary (cmd/kubeml-node).
+const NodeBinaryName = "kubeml-node"
+
+// binary returns the binary to put into images and the files it needs
+// beside it (none for a static build; see runtimeFiles): kubeml-node when
+// it lies beside the kubeml binary at path (the running executable if
+// empty) and was built from the same source with the same settings, else
+// that kubeml binary itself.
 func binary(path string) (string, []image.File, error) {
 	if path == "" {
 		exe, err := os.Executable()
@@ -23,6 +30,9 @@ func binary(path string) (string, []image.File, error) {
 			return "", nil, err
 		}
 		path = exe
+	}
+	if node := filepath.Join(filepath.Dir(path), NodeBinaryName); node != path && sameBuild(path, node) {
+		path = node
 	}
 	files, err := runtimeFiles(path, image.DefaultInImage)
 	if err != nil {
@@ -82,4 +92,35 @@ func (im images) tarball(bin string) (string, error) {
 		image.Spec{Ref: im.Kubeml, BinaryPath: b, Files: files},
 		image.Spec{Ref: im.Pause, BinaryPath: b, Files: files, Entrypoint: []string{image.DefaultInImage, "pause"}},
 	)
+}
+
+// sameBuild reports whether the Go binaries at a and b were built by the
+// same toolchain from the same module, revision and build settings, so
+// that a kubeml-node left from an older build is not put into images.
+func sameBuild(a, b string) bool {
+	ia, err := buildinfo.ReadFile(a)
+	if err != nil {
+		return false
+	}
+	ib, err := buildinfo.ReadFile(b)
+	if err != nil {
+		return false
+	}
+	if ia.GoVersion != ib.GoVersion || ia.Main.Path != ib.Main.Path || ia.Main.Version != ib.Main.Version {
+		return false
+	}
+	settings := func(bi *buildinfo.BuildInfo) map[string]string {
+		m := map[string]string{}
+		for _, s := range bi.Settings {
+			m[s.Key] = s.Value
+		}
+		return m
+	}
+	sa, sb := settings(ia), settings(ib)
+	for _, k := range []string{"vcs.revision", "vcs.time", "vcs.modified", "-tags", "CGO_ENABLED", "GOARCH", "GOOS", "-ldflags"} {
+		if sa[k] != sb[k] {
+			return false
+		}
+	}
+	return true
 }

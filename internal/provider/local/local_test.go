@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeml/kubeml/internal/clustertest"
+	"github.com/kubeml/kubeml/internal/image"
 	"github.com/kubeml/kubeml/internal/kube"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/provider/local"
@@ -205,4 +206,37 @@ func stateDirs(root string) []string {
 		}
 	}
 	return dirs
+}
+
+// TestImagesHoldKubemlNode checks which binary the images are made of:
+// kubeml-node from the same build beside kubeml, and kubeml itself when
+// the file beside it is from another build.
+func TestImagesHoldKubemlNode(t *testing.T) {
+	clustertest.Require(t, env)
+	tagOf := func(bin string) string {
+		tag, err := image.ContentTag(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return local.KubemlRepo + ":" + tag
+	}
+	node := filepath.Join(filepath.Dir(env.KubemlBinary), local.NodeBinaryName)
+	if got, err := local.ImageRef(env.KubemlBinary); err != nil || got != tagOf(node) {
+		t.Errorf("ImageRef = %q, %v; want kubeml-node's %q", got, err, tagOf(node))
+	}
+	// Another build beside kubeml (here: any other program) is not used.
+	dir := t.TempDir()
+	kubeml := filepath.Join(dir, "kubeml")
+	for src, dst := range map[string]string{env.KubemlBinary: kubeml, "/bin/true": filepath.Join(dir, local.NodeBinaryName)} {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Skip(err)
+		}
+		if err := os.WriteFile(dst, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := local.ImageRef(kubeml); err != nil || got != tagOf(kubeml) {
+		t.Errorf("with another program beside kubeml: ImageRef = %q, %v; want kubeml's own %q", got, err, tagOf(kubeml))
+	}
 }
