@@ -2,8 +2,9 @@
 // scoring router, the model server and the pause program, without the
 // workspace server, the CLI and the cluster providers. Built beside
 // kubeml (`go build -o bin/ ./cmd/...`), it is what a local cluster's
-// images are made of, so that model and router pods map a binary a third
-// the size; without it, the images hold kubeml itself.
+// images are made of, so that model and router pods map two thirds of
+// the code and run none of the CLI's package inits; without it, the images
+// hold kubeml itself.
 package main
 
 import (

@@ -2,8 +2,8 @@
 // cluster: the scoring router, the model server (serve-model) and a probe
 // server. Two binaries have them: kubeml, with everything else, and
 // kubeml-node, the lean binary that a local cluster's images are made of
-// when it is built beside kubeml (its model and router pods then map a
-// third as much of a binary).
+// when it is built beside kubeml (its model and router pods then fault in
+// less code at start: serve-model peaks near 47 MB instead of 55-72).
 package incluster
 
 import (
