@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubeml/kubeml/internal/clustertest"
@@ -29,12 +30,7 @@ func TestMain(m *testing.M) {
 // 5 QPS limit, as the router's own is.
 func kubeClient(t *testing.T) kubernetes.Interface {
 	t.Helper()
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(env.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.QPS, cfg.Burst = 200, 400
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := kubernetes.NewForConfig(restConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,16 +41,21 @@ func kubeClient(t *testing.T) kubernetes.Interface {
 // (NewClient: four API groups only), as `kubeml router` makes it.
 func routerClient(t *testing.T) kubernetes.Interface {
 	t.Helper()
+	kube, err := NewClient(restConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kube
+}
+
+func restConfig(t *testing.T) *rest.Config {
+	t.Helper()
 	cfg, err := clientcmd.RESTConfigFromKubeConfig(env.Kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.QPS, cfg.Burst = 200, 400
-	kube, err := NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kube
+	return cfg
 }
 
 // startRouter runs a router on the test cluster until the test ends and

@@ -84,6 +84,33 @@ func (sc scorer) load(n int, imgs [][]float32, stop <-chan struct{}) (ok, failed
 	return ok, failed, done
 }
 
+// fashionOnLocalCompute makes workspace wsName, a local cluster
+// clusterName attached to it as the DevTest compute "dev", and registers
+// the fashion model file versions times; it returns the workspace's path
+// and id and the cluster's id.
+func (s *testServer) fashionOnLocalCompute(wsName, clusterName, model string, versions int) (string, api.ResourceID, string) {
+	s.t.Helper()
+	wsPath := s.workspace(wsName)
+	ws := api.WorkspaceID(sub, rg, wsName)
+	cid := s.makeLocalCluster(clusterName)
+	code, h, body := s.call("PUT", wsPath+"/computes/dev"+av, attachBody(cid, "DevTest"))
+	if code != 201 || s.wait(h).Status != api.StatusSucceeded {
+		s.t.Fatalf("attach: %d %s", code, body)
+	}
+	for range versions {
+		f, err := os.Open(model)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		_, err = s.client().RegisterModel(context.Background(), ws, "fashion", f, client.RegisterModelOptions{FileName: "fashion-mlp.onnx"})
+		f.Close()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	return wsPath, ws, cid
+}
+
 // The acceptance run on a real local cluster: register the
 // fashion-mnist model, deploy two versions at 80/20, score 1,000 images
 // through the router with the key, scale under load, roll a version under
@@ -96,22 +123,9 @@ func TestDeployAndScoreFashionOnALocalCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newTestServerWith(t, func(c *server.Config) { c.RouterImage = ref })
-	wsPathStr := s.workspace("servews")
-	ws := api.WorkspaceID(sub, rg, "servews")
-	cid := s.makeLocalCluster("servecl")
-	code, h, body := s.call("PUT", wsPathStr+"/computes/dev"+av, attachBody(cid, "DevTest"))
-	if code != 201 || s.wait(h).Status != api.StatusSucceeded {
-		t.Fatalf("attach: %d %s", code, body)
-	}
+	wsPathStr, ws, cid := s.fashionOnLocalCompute("servews", "servecl", fx.ModelPath, 2)
 	cl := s.client()
 	ctx := context.Background()
-	for range 2 {
-		f, _ := os.Open(fx.ModelPath)
-		if _, err := cl.RegisterModel(ctx, ws, "fashion", f, client.RegisterModelOptions{FileName: "fashion-mlp.onnx"}); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-	}
 
 	// Refused before anything is created, with the numbers.
 	huge := 64.0
@@ -234,7 +248,7 @@ func TestDeployAndScoreFashionOnALocalCluster(t *testing.T) {
 	if err != nil {
 		t.Fatalf("delete service: %v", err)
 	}
-	_, h, _ = s.call("DELETE", wsPathStr+"/computes/dev"+av+"&underlyingResourceAction=Detach", nil)
+	_, h, _ := s.call("DELETE", wsPathStr+"/computes/dev"+av+"&underlyingResourceAction=Detach", nil)
 	if op := s.wait(h); op.Status != api.StatusSucceeded {
 		t.Fatalf("detach after the service is gone: %+v", op)
 	}

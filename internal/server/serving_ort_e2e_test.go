@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/kubeml/kubeml/api"
-	"github.com/kubeml/kubeml/client"
 	"github.com/kubeml/kubeml/internal/clustertest"
 	"github.com/kubeml/kubeml/internal/modelzoo/fashion"
 	"github.com/kubeml/kubeml/internal/modelzoo/fashion/fashiontest"
@@ -51,21 +50,9 @@ func TestDeployOnONNXRuntimeOnALocalCluster(t *testing.T) {
 		}
 	})
 	s := newTestServerOn(t, reg, func(c *server.Config) { c.RouterImage = ref })
-	wsPath := s.workspace("ortws")
-	ws := api.WorkspaceID(sub, rg, "ortws")
-	cid := s.makeLocalCluster("ortcl")
-	code, h, body := s.call("PUT", wsPath+"/computes/dev"+av, attachBody(cid, "DevTest"))
-	if code != 201 || s.wait(h).Status != api.StatusSucceeded {
-		t.Fatalf("attach: %d %s", code, body)
-	}
+	wsPath, ws, _ := s.fashionOnLocalCompute("ortws", "ortcl", fx.ModelPath, 1)
 	cl := s.client()
 	ctx := context.Background()
-	f, _ := os.Open(fx.ModelPath)
-	_, err = cl.RegisterModel(ctx, ws, "fashion", f, client.RegisterModelOptions{FileName: "fashion-mlp.onnx"})
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
 	p, err := cl.BeginDeployService(ctx, ws, "fashion", api.Service{Properties: api.ServiceProperties{ComputeName: "dev",
 		ServiceVersion: api.ServiceVersion{Models: []api.ModelRef{{Name: "fashion", Version: 1}}}}})
