@@ -34,6 +34,7 @@
 # name writes a CPU profile of serve-model's handler under the OIP load,
 # taken with bench/servingprof, to read with `go tool pprof`).
 set -euo pipefail
+export LC_ALL=C # times, awk and wrk's figures with '.' decimals
 cd "$(dirname "$0")/.."
 repo=$PWD
 

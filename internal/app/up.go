@@ -19,6 +19,7 @@ import (
 	"github.com/kubeml/kubeml/internal/kube"
 	"github.com/kubeml/kubeml/internal/proc"
 	"github.com/kubeml/kubeml/internal/provider/local"
+	"github.com/kubeml/kubeml/internal/serving"
 )
 
 // What `kubeml up` makes, unless client.json names others.
@@ -176,20 +177,25 @@ func ensureServer(ctx context.Context, progress io.Writer, dataDir string) (*cli
 // runs from it (and puts it into cluster images), so it outlives a
 // `go run` whose temporary binary is deleted when up exits. kubeml-node,
 // the lean in-cluster binary, goes beside it when it lies beside the
-// running kubeml (the provider then makes the images of it).
+// running kubeml (the provider then makes the images of it), and so does
+// ONNX Runtime's library.
 func installSelf(dataDir string) (string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return "", err
 	}
 	dir := filepath.Join(dataDir, "bin")
-	node := filepath.Join(filepath.Dir(exe), local.NodeBinaryName)
-	if _, err := os.Stat(node); err == nil {
-		if err := install(node, filepath.Join(dir, local.NodeBinaryName)); err != nil {
+	// kubeml-node, and ONNX Runtime's library for an ort build, go along
+	// from beside the running kubeml (or go away with it).
+	for _, name := range []string{local.NodeBinaryName, serving.ORTLibraryName} {
+		src := filepath.Join(filepath.Dir(exe), name)
+		if _, err := os.Stat(src); err == nil {
+			if err := install(src, filepath.Join(dir, name)); err != nil {
+				return "", err
+			}
+		} else if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return "", err
 		}
-	} else if err := os.Remove(filepath.Join(dir, local.NodeBinaryName)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", err
 	}
 	dst := filepath.Join(dir, "kubeml")
 	return dst, install(exe, dst)

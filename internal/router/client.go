@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	discoveryv1 "k8s.io/client-go/kubernetes/typed/discovery/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 )
 
 // NewClient returns a client of the four API groups the router uses:
@@ -18,6 +19,12 @@ import (
 // binary, which the lean in-cluster binary (kubeml-node) must not. The
 // other methods of kubernetes.Interface are not to be called: they panic.
 func NewClient(cfg *rest.Config) (kubernetes.Interface, error) {
+	if cfg.RateLimiter == nil && cfg.QPS > 0 {
+		// One budget for the four groups, as one clientset has.
+		cfg = rest.CopyConfig(cfg)
+		burst := max(cfg.Burst, 1)
+		cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(cfg.QPS, burst)
+	}
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("failed to make the Kubernetes client: %w", err)

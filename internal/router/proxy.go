@@ -41,11 +41,19 @@ type proxy struct {
 func newProxy() *proxy {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	p := &proxy{fast: &fasthttp.Client{
-		Dial: func(addr string) (net.Conn, error) { return dialer.Dial("tcp", addr) },
-		// Only a request whose first bytes went out on a kept-alive
-		// connection the pod had closed is retried here (once, on a new
-		// connection); scoring is a pure function of the request.
-		RetryIf:                       func(*fasthttp.Request) bool { return true },
+		// Within the request's deadline (fasthttp passes the time left).
+		DialTimeout: func(addr string, left time.Duration) (net.Conn, error) {
+			d := *dialer
+			d.Timeout = min(left, dialer.Timeout)
+			return d.Dial("tcp", addr)
+		},
+		// A request that met a closed connection (most often a kept-alive
+		// one the pod closed as the request went out) is sent once more,
+		// on a new connection to the same pod: scoring is a pure function
+		// of the request. Timeouts and malformed answers are not retried.
+		RetryIfErr: func(_ *fasthttp.Request, attempts int, err error) (bool, bool) {
+			return false, attempts == 1 && closedConn(err)
+		},
 		MaxIdemponentCallAttempts:     2,
 		MaxConnsPerHost:               1024,
 		MaxIdleConnDuration:           90 * time.Second,
@@ -181,7 +189,8 @@ func (p *proxy) forward(ctx context.Context, w http.ResponseWriter, req *http.Re
 	for k, vv := range req.Header {
 		// The body is read already: Content-Length is set from it, and an
 		// Expect: 100-continue was answered by the router's server.
-		if hopByHop(k) || k == "Authorization" || k == "Content-Length" || k == "Expect" || (len(conn) > 0 && namedIn(conn, k)) {
+		if hopByHop(k) || k == "Authorization" || k == "Content-Length" || k == "Expect" || k == VersionHeader ||
+			(len(conn) > 0 && namedIn(conn, k)) {
 			continue
 		}
 		for _, x := range vv {
@@ -209,6 +218,9 @@ func (p *proxy) forward(ctx context.Context, w http.ResponseWriter, req *http.Re
 		}
 	}
 	dst[VersionHeader] = v.header()
+	if _, ok := dst["Content-Type"]; !ok {
+		dst["Content-Type"] = nil // the pod sent none: net/http must not sniff one
+	}
 	w.WriteHeader(resp.StatusCode())
 	// An error here (the client went away) cannot be reported any more.
 	_, _ = w.Write(resp.Body())
@@ -308,9 +320,15 @@ func isDialError(err error) bool {
 	if errors.As(err, &op) && op.Op == "dial" {
 		return true
 	}
-	if errors.Is(err, fasthttp.ErrConnectionClosed) || errors.Is(err, fasthttp.ErrDialTimeout) {
+	if errors.Is(err, fasthttp.ErrDialTimeout) {
 		return true
 	}
+	return closedConn(err) || strings.Contains(err.Error(), "server closed idle connection")
+}
+
+// closedConn reports whether err says the connection was closed under the
+// request: EOF, a reset or a broken pipe.
+func closedConn(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
-		strings.Contains(err.Error(), "server closed idle connection")
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, fasthttp.ErrConnectionClosed)
 }

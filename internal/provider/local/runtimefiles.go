@@ -76,7 +76,7 @@ func runtimeFiles(bin, inImage string) ([]image.File, error) {
 		if found == "" {
 			return nil, fmt.Errorf("kubeml binary %s needs %s, which is in none of %s", bin, name, strings.Join(libDirs(), ", "))
 		}
-		if found != interp {
+		if !samePath(found, interp) {
 			files = append(files, image.File{Src: found, InImage: found})
 		}
 		more, err := neededBy(found)
@@ -146,6 +146,15 @@ func ortLibrary(bin string) (string, error) {
 	}
 	return "", fmt.Errorf("kubeml binary %s is built with the ort tag, but %s is not beside it and %s is not set (.ci/fetch-ort prints a path for it)",
 		bin, serving.ORTLibraryName, serving.ORTLibraryEnv)
+}
+
+// samePath reports whether a and b name the same file once symbolic
+// links are followed (libc names the loader by another path than the
+// binary's PT_INTERP).
+func samePath(a, b string) bool {
+	ra, err1 := filepath.EvalSymlinks(a)
+	rb, err2 := filepath.EvalSymlinks(b)
+	return a == b || (err1 == nil && err2 == nil && ra == rb)
 }
 
 func isFile(p string) bool {

@@ -2,6 +2,7 @@ package local
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -17,13 +18,14 @@ func TestRuntimeFilesOfADynamicBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{}
+	seen, real := map[string]bool{}, map[string]bool{}
 	var interp, libc bool
 	for _, f := range files {
-		if seen[f.InImage] {
-			t.Errorf("%s twice", f.InImage)
+		r, _ := filepath.EvalSymlinks(f.Src)
+		if seen[f.InImage] || real[r] {
+			t.Errorf("%s (%s) twice", f.InImage, r)
 		}
-		seen[f.InImage] = true
+		seen[f.InImage], real[r] = true, true
 		interp = interp || strings.HasPrefix(f.InImage, "/lib64/ld-linux") || strings.HasPrefix(f.InImage, "/lib/ld-linux")
 		libc = libc || strings.HasSuffix(f.InImage, "/libc.so.6")
 		if strings.Contains(f.InImage, "onnxruntime") {
