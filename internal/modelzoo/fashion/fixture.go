@@ -69,6 +69,15 @@ func (f *Fixture) Images(n int) [][]float32 {
 	return out
 }
 
+// Batch returns Images(n) as one row-major [n, 784] slice, a batch's data.
+func (f *Fixture) Batch(n int) []float32 {
+	var x []float32
+	for _, img := range f.Images(n) {
+		x = append(x, img...)
+	}
+	return x
+}
+
 // DefaultFixtureDir is where tests share the default fixture:
 // $KUBEML_FIXTURE_DIR/fashion, else the user cache directory.
 func DefaultFixtureDir() string {

@@ -2,7 +2,6 @@ package onnx_test
 
 import (
 	"context"
-	"math"
 	"os"
 	"testing"
 
@@ -12,7 +11,7 @@ import (
 )
 
 // TestFashionFixture runs the project's trained Fashion-MNIST MLP and
-// compares gonnx with the MLP's own predictions.
+// compares the onnx runtime with the MLP's own predictions.
 func TestFashionFixture(t *testing.T) {
 	f := fashiontest.Fixture(t)
 	data, err := os.ReadFile(f.ModelPath)
@@ -21,24 +20,11 @@ func TestFashionFixture(t *testing.T) {
 	}
 	m := load(t, data)
 	const n = 200
-	x := make([]float32, 0, n*784)
-	for _, img := range f.Images(n) {
-		x = append(x, img...)
-	}
-	out, err := m.Predict(context.Background(), []model.Tensor{{Name: fashion.InputName, DataType: model.FP32, Shape: []int64{n, 784}, FP32: x}})
+	out, err := m.Predict(context.Background(), []model.Tensor{{Name: fashion.InputName, DataType: model.FP32, Shape: []int64{n, 784}, FP32: f.Batch(n)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var worst float64
-	for i, c := range f.Expected[:n] {
-		p := out[0].FP32[i*10 : (i+1)*10]
-		if fashion.Argmax(p) != c.Predicted {
-			t.Errorf("image %d: gonnx class %d, MLP class %d", c.Index, fashion.Argmax(p), c.Predicted)
-		}
-		for k, want := range c.Probabilities {
-			worst = max(worst, math.Abs(float64(p[k]-want)))
-		}
-	}
+	worst := fashiontest.Compare(t, f, "onnx", out[0].FP32, n)
 	if worst > 1e-5 {
 		t.Errorf("largest probability difference %g > 1e-5", worst)
 	}

@@ -111,25 +111,14 @@ func (m *Model) Framework() string { return FrameworkName }
 
 // Inputs returns the graph inputs that are not initializers; -1 marks a
 // symbolic or unknown dimension, a nil shape an unknown rank.
-func (m *Model) Inputs() []model.Spec { return cloneSpecs(m.inputs) }
+func (m *Model) Inputs() []model.Spec { return model.CloneSpecs(m.inputs) }
 
 // Outputs returns the graph outputs.
-func (m *Model) Outputs() []model.Spec { return cloneSpecs(m.outputs) }
+func (m *Model) Outputs() []model.Spec { return model.CloneSpecs(m.outputs) }
 
 // Close releases the pooled instances; Predict fails afterwards.
 func (m *Model) Close() error {
 	m.closed.Store(true)
 	m.pool.drain()
 	return nil
-}
-
-func cloneSpecs(in []model.Spec) []model.Spec {
-	out := make([]model.Spec, len(in))
-	for i, s := range in {
-		out[i] = s
-		if s.Shape != nil {
-			out[i].Shape = append([]int64(nil), s.Shape...)
-		}
-	}
-	return out
 }

@@ -142,10 +142,10 @@ func (m *Model) Framework() string { return FrameworkName }
 
 // Inputs returns the model's inputs; -1 marks a symbolic dimension, a nil
 // shape a scalar or an unknown rank (ORT does not tell them apart).
-func (m *Model) Inputs() []model.Spec { return cloneSpecs(m.inputs) }
+func (m *Model) Inputs() []model.Spec { return model.CloneSpecs(m.inputs) }
 
 // Outputs returns the model's outputs, with shapes as Inputs.
-func (m *Model) Outputs() []model.Spec { return cloneSpecs(m.outputs) }
+func (m *Model) Outputs() []model.Spec { return model.CloneSpecs(m.outputs) }
 
 // Close destroys the session once the running calls of Predict are done;
 // Predict fails afterwards.

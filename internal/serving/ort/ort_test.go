@@ -5,7 +5,6 @@ package ort_test
 import (
 	"context"
 	"errors"
-	"math"
 	"math/rand/v2"
 	"os"
 	"reflect"
@@ -63,27 +62,14 @@ func TestFashion(t *testing.T) {
 	m, f := loadFashion(t)
 	const n = 200
 	imgs := f.Images(n)
-	x := make([]float32, 0, n*784)
-	for _, img := range imgs {
-		x = append(x, img...)
-	}
-	out, err := m.Predict(context.Background(), []model.Tensor{{Name: fashion.InputName, DataType: model.FP32, Shape: []int64{n, 784}, FP32: x}})
+	out, err := m.Predict(context.Background(), []model.Tensor{{Name: fashion.InputName, DataType: model.FP32, Shape: []int64{n, 784}, FP32: f.Batch(n)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(out) != 1 || out[0].Name != fashion.OutputName || !reflect.DeepEqual(out[0].Shape, []int64{n, 10}) {
 		t.Fatalf("output %q shape %v, want %q [%d 10]", out[0].Name, out[0].Shape, fashion.OutputName, n)
 	}
-	var worst float64
-	for i, c := range f.Expected[:n] {
-		p := out[0].FP32[i*10 : (i+1)*10]
-		if fashion.Argmax(p) != c.Predicted {
-			t.Errorf("image %d: ORT class %d, MLP class %d", c.Index, fashion.Argmax(p), c.Predicted)
-		}
-		for k, want := range c.Probabilities {
-			worst = max(worst, math.Abs(float64(p[k]-want)))
-		}
-	}
+	worst := fashiontest.Compare(t, f, "ORT", out[0].FP32, n)
 	if worst > 1e-5 {
 		t.Errorf("largest probability difference %g > 1e-5", worst)
 	}

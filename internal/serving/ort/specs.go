@@ -4,7 +4,6 @@ package ort
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/kubeml/kubeml/internal/serving/model"
 	ort "github.com/yalue/onnxruntime_go"
@@ -73,15 +72,6 @@ func names(specs []model.Spec) []string {
 	out := make([]string, len(specs))
 	for i, s := range specs {
 		out[i] = s.Name
-	}
-	return out
-}
-
-func cloneSpecs(in []model.Spec) []model.Spec {
-	out := make([]model.Spec, len(in))
-	for i, s := range in {
-		out[i] = s
-		out[i].Shape = slices.Clone(s.Shape)
 	}
 	return out
 }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"testing"
 
-	"github.com/kubeml/kubeml/internal/modelzoo/fashion"
 	"github.com/kubeml/kubeml/internal/modelzoo/fashion/fashiontest"
 	"github.com/kubeml/kubeml/internal/serving"
 	"github.com/kubeml/kubeml/internal/serving/model"
@@ -35,17 +34,9 @@ func TestONNXEngine(t *testing.T) {
 		t.Errorf("the fashion MLP runs on %q, want %q", engine, want)
 	}
 	const n = 50
-	var x []float32
-	for _, img := range f.Images(n) {
-		x = append(x, img...)
-	}
-	out, err := m.Predict(context.Background(), []model.Tensor{{DataType: model.FP32, Shape: []int64{n, 784}, FP32: x}})
+	out, err := m.Predict(context.Background(), []model.Tensor{{DataType: model.FP32, Shape: []int64{n, 784}, FP32: f.Batch(n)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, c := range f.Expected[:n] {
-		if got := fashion.Argmax(out[0].FP32[i*10 : (i+1)*10]); got != c.Predicted {
-			t.Errorf("image %d: class %d, want %d", c.Index, got, c.Predicted)
-		}
-	}
+	fashiontest.Compare(t, f, engine, out[0].FP32, n)
 }

@@ -5,6 +5,7 @@ package fashiontest
 
 import (
 	"errors"
+	"math"
 	"os"
 	"testing"
 
@@ -26,6 +27,25 @@ func Dataset(tb testing.TB) *fashion.Dataset {
 	d, err := fashion.Load("")
 	check(tb, err)
 	return d
+}
+
+// Compare checks a runtime's probabilities for Expected[:n], n rows of 10
+// in probs: each row's class must be the MLP's own (an error names the
+// runtime, who, and the image). It returns the largest difference of a
+// probability.
+func Compare(tb testing.TB, f *fashion.Fixture, who string, probs []float32, n int) float64 {
+	tb.Helper()
+	var worst float64
+	for i, c := range f.Expected[:n] {
+		p := probs[i*10 : (i+1)*10]
+		if fashion.Argmax(p) != c.Predicted {
+			tb.Errorf("image %d: %s class %d, MLP class %d", c.Index, who, fashion.Argmax(p), c.Predicted)
+		}
+		for k, want := range c.Probabilities {
+			worst = max(worst, math.Abs(float64(p[k]-want)))
+		}
+	}
+	return worst
 }
 
 func check(tb testing.TB, err error) {
