@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
-	"net/http"
 	"strings"
 	"time"
 )
@@ -16,14 +15,14 @@ var (
 	errBadKey        = errors.New("the key or token is not valid for this service")
 )
 
-// authenticate checks req's bearer credential against the service's keys
-// and tokens, whichever are enabled. A service with neither enabled is
-// open.
-func (s *service) authenticate(req *http.Request, now time.Time) error {
+// authenticate checks the bearer credential of an Authorization header
+// against the service's keys and tokens, whichever are enabled. A service
+// with neither enabled is open.
+func (s *service) authenticate(authorization string, now time.Time) error {
 	if !s.cfg.AuthEnabled && !s.cfg.TokenAuthEnabled {
 		return nil
 	}
-	cred, ok := bearer(req.Header.Get("Authorization"))
+	cred, ok := bearer(authorization)
 	if !ok {
 		return errNoCredentials
 	}

@@ -56,7 +56,7 @@ func TestAuth(t *testing.T) {
 		"OIP accepts a key":                   {"/v2/models/keyed/infer", "Bearer primary-key", 201, ""},
 		"swagger needs a key as scoring does": {"/api/v1/service/keyed/swagger.json", "", 401, missing},
 	}
-	h := r.Handler()
+	h := front(t, r)
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			method := "POST"
@@ -91,7 +91,7 @@ func TestExpiredToken(t *testing.T) {
 	sr.TokenAuthEnabled, sr.TokenKey = true, base64.StdEncoding.EncodeToString(key)
 	r.table.setRouting("s", sr)
 	tok := SignToken(key, testNS, "iris", now.Add(-time.Second))
-	w := send(r.Handler(), "POST", "/api/v1/service/iris/score", "{}", "Authorization", "Bearer "+tok)
+	w := send(front(t, r), "POST", "/api/v1/service/iris/score", "{}", "Authorization", "Bearer "+tok)
 	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "token expired at 2026-05-01T11:59:59Z") {
 		t.Fatalf("expired token = %d %s, want 401 saying it expired", w.Code, w.Body)
 	}

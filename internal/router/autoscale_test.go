@@ -127,7 +127,7 @@ func TestAutoscaleDecisions(t *testing.T) {
 	if fs.updates != 4 {
 		t.Errorf("%d scale updates, want 4", fs.updates)
 	}
-	if m := send(r.Handler(), "GET", "/metrics", "").Body.String(); !strings.Contains(m, `kubeml_router_replicas_desired{service="iris",version="blue"} 1`) {
+	if m := send(front(t, r), "GET", "/metrics", "").Body.String(); !strings.Contains(m, `kubeml_router_replicas_desired{service="iris",version="blue"} 1`) {
 		t.Errorf("metrics lack replicas_desired:\n%s", m)
 	}
 	load(0)

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,8 +29,7 @@ func BenchmarkRouterOverhead(b *testing.B) {
 	sr.MaxConcurrentRequestsPerContainer = 64
 	r.table.setRouting("s", sr)
 	setBackends(b, r, v, addr(pod))
-	front := httptest.NewServer(r.Handler())
-	defer front.Close()
+	routerURL := listen(b, r)
 
 	var row strings.Builder
 	row.WriteString(`{"data":[[`)
@@ -58,7 +56,7 @@ func BenchmarkRouterOverhead(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	direct, routed := pod.URL+"/score", front.URL+"/api/v1/service/iris/score"
+	direct, routed := pod.URL+"/score", routerURL+"/api/v1/service/iris/score"
 	for range 50 { // warm the connections up
 		call(direct)
 		call(routed)

@@ -3,6 +3,7 @@ package router
 import (
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -102,7 +103,51 @@ func backend(t testing.TB, name string, h http.HandlerFunc) *httptest.Server {
 
 func addr(s *httptest.Server) string { return strings.TrimPrefix(s.URL, "http://") }
 
-// send makes one request through the router's handler.
+// listen serves r on a loopback listener with the server Run uses and
+// returns its base URL.
+func listen(t testing.TB, r *Router) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := r.server()
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	return "http://" + ln.Addr().String()
+}
+
+// front serves r as listen does and returns a handler that sends each
+// request it gets to that server over a real connection and records the
+// answer, so tests can use httptest's requests and recorders.
+func front(t testing.TB, r *Router) http.Handler {
+	base := listen(t, r)
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 64}}
+	t.Cleanup(client.CloseIdleConnections)
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		out, err := http.NewRequest(req.Method, base+req.URL.RequestURI(), req.Body)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		out.Header = req.Header.Clone()
+		out.ContentLength = req.ContentLength
+		if req.Body == http.NoBody {
+			out.Body, out.ContentLength = nil, 0
+		}
+		resp, err := client.Do(out)
+		if err != nil {
+			t.Errorf("%s %s: %v", req.Method, req.URL, err)
+			return
+		}
+		defer resp.Body.Close()
+		maps.Copy(w.Header(), resp.Header)
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	})
+}
+
+// send makes one request through the router.
 func send(h http.Handler, method, target, body string, hdr ...string) *httptest.ResponseRecorder {
 	var rd io.Reader
 	if body != "" {

@@ -74,7 +74,7 @@ func TestAutoscaleDeployment(t *testing.T) {
 	}
 	answers := make(chan int, 3)
 	for range 3 { // one in flight, two queued: ceil(3 / 0.7) = 5, at most 3
-		go func() { answers <- send(r.Handler(), "POST", "/api/v1/service/iris/score", "{}").Code }()
+		go func() { answers <- send(front(t, r), "POST", "/api/v1/service/iris/score", "{}").Code }()
 	}
 	eventually(t, 30*time.Second, "the Deployment scales up to 3", func() bool { return replicas() == 3 })
 
@@ -82,7 +82,7 @@ func TestAutoscaleDeployment(t *testing.T) {
 	if err != nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != "router-under-test" {
 		t.Errorf("Lease %s: %v, %+v; want held by router-under-test", LeaseName, err, lease)
 	}
-	metrics := send(r.Handler(), "GET", "/metrics", "").Body.String()
+	metrics := send(front(t, r), "GET", "/metrics", "").Body.String()
 	if want := `kubeml_router_replicas_desired{service="iris",version="blue"} 3`; !strings.Contains(metrics, want) {
 		t.Errorf("metrics lack %s", want)
 	}

@@ -82,7 +82,7 @@ func startRouter(t *testing.T, c Config) *Router {
 	case <-time.After(time.Minute):
 		t.Fatal("the router never became ready")
 	}
-	if w := send(r.Handler(), "GET", "/readyz", ""); w.Code != 200 {
+	if w := send(front(t, r), "GET", "/readyz", ""); w.Code != 200 {
 		t.Fatalf("readyz after Ready = %d", w.Code)
 	}
 	return r
@@ -229,7 +229,7 @@ func TestWatchTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 30*time.Second, "the deleted service is gone", func() bool { return r.table.lookup("iris") == nil })
-	if w := send(r.Handler(), "POST", "/api/v1/service/iris/score", "{}"); w.Code != 404 {
+	if w := send(front(t, r), "POST", "/api/v1/service/iris/score", "{}"); w.Code != 404 {
 		t.Errorf("scoring a deleted service = %d, want 404", w.Code)
 	}
 }

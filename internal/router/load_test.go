@@ -50,7 +50,7 @@ func TestTrafficSplit(t *testing.T) {
 	r.table.setRouting("s", testRouting("iris", blue, green))
 	setBackends(t, r, blue, addr(backend(t, "blue", nil)))
 	setBackends(t, r, green, addr(backend(t, "green", nil)))
-	h := r.Handler()
+	h := front(t, r)
 	near := func(got map[string]float64, v string, want, tol float64) {
 		t.Helper()
 		if math.Abs(got[v]-want) > tol {
@@ -91,7 +91,7 @@ func TestQueue(t *testing.T) {
 		_, _ = io.WriteString(w, "done")
 	})
 	setBackends(t, r, blue, addr(slow))
-	h := r.Handler()
+	h := front(t, r)
 	first := make(chan *httptest.ResponseRecorder, 1)
 	go func() { first <- send(h, "POST", "/api/v1/service/iris/score", "{}") }()
 	<-entered
@@ -143,7 +143,7 @@ func TestColdStart(t *testing.T) {
 	r := newProxyRouter(t, nil)
 	blue := testVersion("iris", "blue", 0, true)
 	r.table.setRouting("s", testRouting("iris", blue))
-	h := r.Handler()
+	h := front(t, r)
 	done := make(chan *httptest.ResponseRecorder, 1)
 	start := time.Now()
 	go func() { done <- send(h, "POST", "/api/v1/service/iris/score", "{}") }()

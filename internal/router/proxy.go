@@ -8,9 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,16 +22,22 @@ import (
 // connection to the first fails. Larger or chunked bodies are streamed.
 const maxBuffered = 1 << 20
 
-// pooledBody is the capacity of the pooled body and copy buffers.
+// maxAnswer is the largest answer the router passes on from a pod; a
+// larger one gets the client a 502. Answers are read whole before the
+// router answers, so this bounds the memory one request can take.
+const maxAnswer = 64 << 20
+
+// pooledBody is the capacity of the pooled request body buffers.
 const pooledBody = 32 << 10
 
+// errAnswerTooLarge is a pod's answer of more than maxAnswer bytes.
+var errAnswerTooLarge = fmt.Errorf("the answer is larger than %d bytes", maxAnswer)
+
 // proxy forwards requests to model pods. Buffered requests (all scoring
-// requests of up to maxBuffered bytes) go through fasthttp's client, which
-// writes the request and reads the answer on the calling goroutine over
-// pooled keep-alive connections; net/http's Transport hands every request
-// to two goroutines per connection, which on a small scoring request cost
-// the router more CPU than everything else it does. Streamed bodies go
-// through the Transport.
+// requests of up to maxBuffered bytes) go through fasthttp's client,
+// which writes the request and reads the answer on the calling goroutine
+// over pooled keep-alive connections, straight into the router's own
+// answer. Streamed bodies go through net/http's Transport.
 type proxy struct {
 	fast      *fasthttp.Client
 	transport *http.Transport
@@ -57,6 +63,7 @@ func newProxy() *proxy {
 		MaxIdemponentCallAttempts:     2,
 		MaxConnsPerHost:               1024,
 		MaxIdleConnDuration:           90 * time.Second,
+		MaxResponseBodySize:           maxAnswer,
 		ReadBufferSize:                16 << 10,
 		WriteBufferSize:               16 << 10,
 		NoDefaultUserAgentHeader:      true,
@@ -78,28 +85,32 @@ func newProxy() *proxy {
 }
 
 // body is a request body: buffered (replayable, possibly empty) or the
-// client's stream. A buffered body is shared by the attempts that send it
-// and returns to the pool once the handler and every attempt are done
-// with it (the transport may close a body after RoundTrip returns).
+// client's stream.
 type body struct {
 	p      *proxy
-	stream io.ReadCloser // nil when buffered
-	length int64
-	buf    *[]byte // pooled, or nil
+	stream io.Reader // nil when buffered
+	length int64     // -1 for a chunked stream
+	buf    *[]byte   // pooled, or nil
 	data   []byte
-	refs   atomic.Int32
 }
 
-// readBody buffers req's body when its length is known and at most
-// maxBuffered.
-func (p *proxy) readBody(req *http.Request) (*body, error) {
-	b := &body{p: p, length: req.ContentLength}
-	b.refs.Store(1)
-	switch n := req.ContentLength; {
-	case req.Body == nil || req.Body == http.NoBody || n == 0:
+// readBody buffers the request's body when its length is known and at
+// most maxBuffered; the server (with StreamRequestBody) has read at most
+// a few KiB of it yet.
+func (p *proxy) readBody(rc *fasthttp.RequestCtx) (*body, error) {
+	n := rc.Request.Header.ContentLength()
+	b := &body{p: p, length: int64(n)}
+	stream := rc.RequestBodyStream()
+	switch {
+	case n == -1 || n > maxBuffered:
+		if stream == nil {
+			return nil, errors.New("the body is neither buffered nor streamed")
+		}
+		b.stream = stream
+	case n <= 0:
 		b.length = 0
-	case n < 0 || n > maxBuffered:
-		b.stream = req.Body
+	case stream == nil:
+		b.data = rc.Request.Body()
 	default:
 		if n <= pooledBody {
 			b.buf = p.bufs.Get().(*[]byte)
@@ -107,7 +118,7 @@ func (p *proxy) readBody(req *http.Request) (*body, error) {
 		} else {
 			b.data = make([]byte, n)
 		}
-		if _, err := io.ReadFull(req.Body, b.data); err != nil {
+		if _, err := io.ReadFull(stream, b.data); err != nil {
 			b.done()
 			return nil, err
 		}
@@ -117,198 +128,142 @@ func (p *proxy) readBody(req *http.Request) (*body, error) {
 
 func (b *body) replayable() bool { return b.stream == nil }
 
-// reader returns a new reader of the body for one attempt.
-func (b *body) reader() io.ReadCloser {
-	switch {
-	case b.stream != nil:
-		return b.stream
-	case b.length == 0:
-		return nil
-	}
-	b.refs.Add(1)
-	return &bodyReader{b: b, data: b.data}
-}
-
-// done drops one reference; the last returns the buffer to the pool.
+// done returns the buffer to the pool.
 func (b *body) done() {
-	if b.refs.Add(-1) == 0 && b.buf != nil {
+	if b.buf != nil {
 		b.p.bufs.Put(b.buf)
 		b.buf, b.data = nil, nil
 	}
 }
 
-// bodyReader reads a buffered body once.
-type bodyReader struct {
-	b      *body
-	data   []byte
-	closed atomic.Bool
-}
-
-func (r *bodyReader) Read(p []byte) (int, error) {
-	if len(r.data) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, r.data)
-	r.data = r.data[n:]
-	return n, nil
-}
-
-func (r *bodyReader) Close() error {
-	if !r.closed.Swap(true) {
-		r.b.done()
-	}
-	return nil
-}
-
-// forward makes one attempt at forwarding req to the pod at addr and, if
-// the pod answered, copies the answer to w (then the error is nil).
-func (p *proxy) forward(ctx context.Context, w http.ResponseWriter, req *http.Request, addr string, c call, v *version, b *body) error {
+// forward makes one attempt at forwarding the request to the pod at addr
+// and, if the pod answered, puts its answer in rc's response (then the
+// error is nil).
+func (p *proxy) forward(ctx context.Context, rc *fasthttp.RequestCtx, addr string, c call, v *version, b *body) error {
 	if !b.replayable() {
-		resp, err := p.send(ctx, req, addr, c, v, b)
-		if err != nil {
-			return err
-		}
-		p.copyResponse(w, resp, v)
-		return nil
+		return p.stream(ctx, rc, addr, c, v, b)
 	}
 	out := fasthttp.AcquireRequest()
-	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(out)
-	defer fasthttp.ReleaseResponse(resp)
-	path := c.path
-	if c.raw != "" {
-		path = c.raw
-	}
-	uri := "http://" + addr + path
-	if req.URL.RawQuery != "" {
-		uri += "?" + req.URL.RawQuery
+	uri := "http://" + addr + c.path
+	if q := rc.URI().QueryString(); len(q) > 0 {
+		uri += "?" + string(q)
 	}
 	out.SetRequestURI(uri)
-	out.Header.SetMethod(req.Method)
-	conn := req.Header["Connection"]
-	for k, vv := range req.Header {
+	out.Header.SetMethodBytes(rc.Method())
+	conn := rc.Request.Header.Peek("Connection")
+	for k, x := range rc.Request.Header.All() {
 		// The body is read already: Content-Length is set from it, and an
 		// Expect: 100-continue was answered by the router's server.
-		if hopByHop(k) || k == "Authorization" || k == "Content-Length" || k == "Expect" || k == VersionHeader ||
-			(len(conn) > 0 && namedIn(conn, k)) {
-			continue
-		}
-		for _, x := range vv {
-			out.Header.Add(k, x)
+		if name := string(k); !dropRequestHeader(name) && (len(conn) == 0 || !namedIn(string(conn), name)) {
+			out.Header.AddBytesKV(k, x)
 		}
 	}
-	out.Header.Set(VersionHeader, v.hdr[0])
+	out.Header.Set(VersionHeader, v.cfg.Name)
 	out.SetBodyRaw(b.data)
-	resp.Header.SetNoDefaultContentType(true) // pass on only what the pod sent
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(defaultScoringTimeout)
 	}
+	resp := &rc.Response
+	resp.Header.SetNoDefaultContentType(true) // pass on only what the pod sent
 	if err := p.fast.DoDeadline(out, resp, deadline); err != nil {
-		if errors.Is(err, fasthttp.ErrTimeout) {
+		switch {
+		case errors.Is(err, fasthttp.ErrTimeout):
 			err = fmt.Errorf("%w (%w)", context.DeadlineExceeded, err)
+		case errors.Is(err, fasthttp.ErrBodyTooLarge):
+			err = errAnswerTooLarge
 		}
 		return fmt.Errorf("failed to forward to %s: %w", addr, err)
 	}
-	dst := w.Header()
-	for k, x := range resp.Header.All() {
-		name := http.CanonicalHeaderKey(string(k))
-		if !hopByHop(name) {
-			dst[name] = append(dst[name], string(x))
-		}
+	resp.Header.ResetConnectionClose()
+	for _, k := range hopByHopHeaders {
+		resp.Header.Del(k)
 	}
-	dst[VersionHeader] = v.header()
-	if _, ok := dst["Content-Type"]; !ok {
-		dst["Content-Type"] = nil // the pod sent none: net/http must not sniff one
-	}
-	w.WriteHeader(resp.StatusCode())
-	// An error here (the client went away) cannot be reported any more.
-	_, _ = w.Write(resp.Body())
 	return nil
 }
 
-// namedIn reports whether a Connection header's values name the
+// dropRequestHeader reports whether a client's (canonical) header stays
+// out of the request to the pod.
+func dropRequestHeader(k string) bool {
+	switch k {
+	case "Host", "Content-Length", "Authorization", "Expect", VersionHeader:
+		return true
+	}
+	return hopByHop(k)
+}
+
+// namedIn reports whether a Connection header's value names the
 // (canonical) header k.
-func namedIn(conn []string, k string) bool {
-	for _, v := range conn {
-		for name := range strings.SplitSeq(v, ",") {
-			if http.CanonicalHeaderKey(strings.TrimSpace(name)) == k {
-				return true
-			}
+func namedIn(conn, k string) bool {
+	for name := range strings.SplitSeq(conn, ",") {
+		if http.CanonicalHeaderKey(strings.TrimSpace(name)) == k {
+			return true
 		}
 	}
 	return false
 }
 
-// send makes one attempt at forwarding req to the pod at addr.
-func (p *proxy) send(ctx context.Context, req *http.Request, addr string, c call, v *version, b *body) (*http.Response, error) {
-	h := make(http.Header, len(req.Header)+1)
-	for k, vv := range req.Header {
-		if !hopByHop(k) && k != "Authorization" {
-			h[k] = vv
+// stream makes one attempt at forwarding a streamed request to the pod at
+// addr through the Transport, and reads the pod's answer into rc's
+// response.
+func (p *proxy) stream(ctx context.Context, rc *fasthttp.RequestCtx, addr string, c call, v *version, b *body) error {
+	h := make(http.Header)
+	conn := string(rc.Request.Header.Peek("Connection"))
+	for k, x := range rc.Request.Header.All() {
+		if name := string(k); !dropRequestHeader(name) && (conn == "" || !namedIn(conn, name)) {
+			h[name] = append(h[name], string(x))
 		}
 	}
-	if conn := req.Header["Connection"]; len(conn) > 0 {
-		removeConnectionHeaders(h, conn)
+	h[VersionHeader] = []string{v.cfg.Name}
+	path, err := url.PathUnescape(c.path)
+	if err != nil {
+		path = c.path
 	}
-	h[VersionHeader] = v.header()
 	out := &http.Request{
-		Method:        req.Method,
-		URL:           &url.URL{Scheme: "http", Host: addr, Path: c.path, RawPath: c.raw, RawQuery: req.URL.RawQuery},
+		Method:        string(rc.Method()),
+		URL:           &url.URL{Scheme: "http", Host: addr, Path: path, RawPath: c.path, RawQuery: string(rc.URI().QueryString())},
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        h,
-		Body:          b.reader(),
+		Body:          io.NopCloser(b.stream),
 		ContentLength: b.length,
 		Host:          addr,
 	}
 	resp, err := p.transport.RoundTrip(out.WithContext(ctx))
 	if err != nil {
-		return nil, fmt.Errorf("failed to forward to %s: %w", addr, err)
+		return fmt.Errorf("failed to forward to %s: %w", addr, err)
 	}
-	return resp, nil
-}
-
-// copyResponse writes the pod's answer to w.
-func (p *proxy) copyResponse(w http.ResponseWriter, resp *http.Response, v *version) {
 	defer resp.Body.Close()
-	dst := w.Header()
+	dst := &rc.Response
+	dst.Reset()
+	dst.Header.SetNoDefaultContentType(true)
 	for k, vv := range resp.Header {
-		if !hopByHop(k) {
-			dst[k] = vv
-		}
-	}
-	dst[VersionHeader] = v.header()
-	w.WriteHeader(resp.StatusCode)
-	buf := p.bufs.Get().(*[]byte)
-	defer p.bufs.Put(buf)
-	// An error here (the client or the pod went away mid-answer) cannot be
-	// reported any more: the status line is sent.
-	_, _ = io.CopyBuffer(w, resp.Body, *buf)
-}
-
-// hopByHop reports whether a (canonical) header belongs to one connection
-// and must not be forwarded.
-func hopByHop(k string) bool {
-	switch k {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
-		return true
-	}
-	return false
-}
-
-// removeConnectionHeaders drops the headers a Connection header names.
-func removeConnectionHeaders(h http.Header, conn []string) {
-	for _, v := range conn {
-		for name := range strings.SplitSeq(v, ",") {
-			if name = strings.TrimSpace(name); name != "" {
-				h.Del(name)
+		if !hopByHop(k) && k != "Content-Length" {
+			for _, x := range vv {
+				dst.Header.Add(k, x)
 			}
 		}
 	}
+	dst.SetStatusCode(resp.StatusCode)
+	n, err := io.Copy(dst.BodyWriter(), io.LimitReader(resp.Body, maxAnswer+1))
+	switch {
+	case err != nil:
+		return fmt.Errorf("failed to read the answer of %s: %w", addr, err)
+	case n > maxAnswer:
+		return fmt.Errorf("failed to forward to %s: %w", addr, errAnswerTooLarge)
+	}
+	return nil
 }
+
+// hopByHopHeaders belong to one connection and are never forwarded.
+var hopByHopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// hopByHop reports whether a (canonical) header belongs to one connection
+// and must not be forwarded.
+func hopByHop(k string) bool { return slices.Contains(hopByHopHeaders, k) }
 
 // isDialError reports whether err is a failure that a replayable
 // request may be retried on elsewhere: a failure to connect, or a kept-

@@ -2,6 +2,8 @@ package router
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"fmt"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -40,7 +42,7 @@ func TestProxyRoutes(t *testing.T) {
 	greenAddr, greenSeen := recordingBackend(t, "green")
 	setBackends(t, r, blue, blueAddr)
 	setBackends(t, r, green, greenAddr)
-	h := r.Handler()
+	h := front(t, r)
 
 	tests := map[string]struct {
 		method, target, body string
@@ -98,7 +100,7 @@ func TestProxyErrors(t *testing.T) {
 	setBackends(t, r, blue, a)
 	bad := testRouting("bad", testVersion("bad", "a", 60, false), testVersion("bad", "b", 60, false))
 	r.table.setRouting("bad", bad)
-	h := r.Handler()
+	h := front(t, r)
 
 	tests := map[string]struct {
 		method, target string
@@ -142,7 +144,7 @@ func TestPinnedVersionIgnoresBadWeights(t *testing.T) {
 	r.table.setRouting("bad", testRouting("bad", a, testVersion("bad", "b", 60, false)))
 	addrA, _ := recordingBackend(t, "a")
 	setBackends(t, r, a, addrA)
-	if w := send(r.Handler(), "POST", "/api/v1/service/bad/score", "{}", VersionHeader, "a"); w.Code != http.StatusCreated {
+	if w := send(front(t, r), "POST", "/api/v1/service/bad/score", "{}", VersionHeader, "a"); w.Code != http.StatusCreated {
 		t.Fatalf("pinned request = %d %s", w.Code, w.Body)
 	}
 }
@@ -160,7 +162,7 @@ func TestRetryOnDialFailure(t *testing.T) {
 	setBackends(t, r, blue, deadAddr, good)
 	var logged bytes.Buffer
 	r.cfg.Log = slog.New(slog.NewTextHandler(&logged, nil))
-	h := r.Handler()
+	h := front(t, r)
 	for i := range 6 {
 		if w := send(h, "POST", "/api/v1/service/iris/score", `{"data":[]}`); w.Code != http.StatusCreated {
 			t.Fatalf("request %d = %d %s, want 201 after a retry", i, w.Code, w.Body)
@@ -203,7 +205,7 @@ func TestScoringTimeout(t *testing.T) {
 	})
 	setBackends(t, r, blue, addr(slow))
 	start := time.Now()
-	w := send(r.Handler(), "POST", "/api/v1/service/iris/score", "{}")
+	w := send(front(t, r), "POST", "/api/v1/service/iris/score", "{}")
 	if w.Code != http.StatusGatewayTimeout || !strings.Contains(w.Body.String(), "within its scoring timeout of 150ms") {
 		t.Fatalf("slow pod = %d %s, want 504", w.Code, w.Body)
 	}
@@ -234,11 +236,7 @@ func TestProxyHeaders(t *testing.T) {
 		_, _ = io.WriteString(w, "ok")
 	})
 	setBackends(t, r, v, addr(pod))
-	// Through a real server: net/http's own server would sniff a
-	// Content-Type where a recorder does not.
-	front := httptest.NewServer(r.Handler())
-	defer front.Close()
-	req, _ := http.NewRequest("POST", front.URL+"/api/v1/service/iris/score", strings.NewReader(`{"data":[[1]]}`))
+	req, _ := http.NewRequest("POST", listen(t, r)+"/api/v1/service/iris/score", strings.NewReader(`{"data":[[1]]}`))
 	req.Header["X-Trace"] = []string{"1", "2"}
 	req.Header.Set("Authorization", "Bearer k")
 	req.Header.Set("Connection", "X-Secret")
@@ -271,5 +269,88 @@ func TestProxyHeaders(t *testing.T) {
 	}
 	if v := w.hdr.Get("Content-Type"); v != "" {
 		t.Errorf("client got Content-Type %q, the pod sent none", v)
+	}
+}
+
+// TestProxyBodies sends bodies of every size class through the router:
+// empty, pooled, buffered up to maxBuffered, and streamed beyond it or
+// when chunked. The pod must get each body whole, with the query and the
+// client's headers, and the client the pod's answer.
+func TestProxyBodies(t *testing.T) {
+	r := newProxyRouter(t, nil)
+	v := testVersion("iris", "blue", 0, true)
+	r.table.setRouting("s", testRouting("iris", v))
+	pod := backend(t, "pod", func(w http.ResponseWriter, req *http.Request) {
+		b, err := io.ReadAll(req.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		sum := sha256.Sum256(b)
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "%d %x %s %s %s", len(b), sum[:4], req.URL.RawQuery, req.Header.Get("X-Trace"), req.Header.Get(VersionHeader))
+	})
+	setBackends(t, r, v, addr(pod))
+	base := listen(t, r)
+	tests := map[string]struct {
+		size    int
+		chunked bool
+	}{
+		"empty":                       {0, false},
+		"small":                       {100, false},
+		"larger than a pooled buffer": {pooledBody + 1, false},
+		"the largest buffered":        {maxBuffered, false},
+		"streamed for its length":     {maxBuffered + 1, false},
+		"streamed when chunked":       {3 << 20, true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			data := bytes.Repeat([]byte("0123456789abcdef"), tc.size/16+1)[:tc.size]
+			var body io.Reader = bytes.NewReader(data)
+			if tc.chunked {
+				body = io.MultiReader(body) // hides the length
+			}
+			req, _ := http.NewRequest("POST", base+"/api/v1/service/iris/score?q=1", body)
+			req.Header.Set("X-Trace", "t")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			sum := sha256.Sum256(data)
+			want := fmt.Sprintf("%d %x q=1 t blue", tc.size, sum[:4])
+			if resp.StatusCode != http.StatusOK || string(got) != want {
+				t.Fatalf("= %d %q, want 200 %q", resp.StatusCode, got, want)
+			}
+			if resp.Header.Get("Content-Type") != "text/plain" || resp.Header.Get(VersionHeader) != "blue" {
+				t.Errorf("answer headers %v", resp.Header)
+			}
+		})
+	}
+}
+
+// An answer larger than maxAnswer is not passed on: the client gets a 502
+// that says why.
+func TestAnswerTooLarge(t *testing.T) {
+	r := newProxyRouter(t, nil)
+	v := testVersion("iris", "blue", 0, true)
+	r.table.setRouting("s", testRouting("iris", v))
+	chunk := make([]byte, 1<<20)
+	pod := backend(t, "pod", func(w http.ResponseWriter, req *http.Request) {
+		_, _ = io.Copy(io.Discard, req.Body)
+		for range maxAnswer>>20 + 1 {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	setBackends(t, r, v, addr(pod))
+	h := front(t, r)
+	for _, body := range []string{"{}", strings.Repeat("x", maxBuffered+1)} { // buffered, streamed
+		w := send(h, "POST", "/api/v1/service/iris/score", body)
+		if w.Code != http.StatusBadGateway || !strings.Contains(w.Body.String(), `"code":"AnswerTooLarge"`) {
+			t.Errorf("%d-byte request: = %d %.200s, want 502 AnswerTooLarge", len(body), w.Code, w.Body)
+		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/valyala/fasthttp"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -124,12 +125,32 @@ func (r *Router) loads(yield func(service, version string, inflight, queued int)
 }
 
 // SetReady marks the router ready (or not) for /readyz and /v2/health/ready.
-// Run sets it; tests that use Handler directly call it themselves.
+// Run sets it; tests that serve the router themselves call it.
 func (r *Router) SetReady(ok bool) { r.ready.Store(ok) }
 
-// Handler returns the router's HTTP handler, instrumented with metrics and
-// request logging.
-func (r *Router) Handler() http.Handler { return http.HandlerFunc(r.serveHTTP) }
+// server returns the router's HTTP server. Request bodies of up to
+// maxBuffered bytes are read whole before the handler forwards them;
+// larger and chunked ones are streamed through it.
+func (r *Router) server() *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:                      r.serve,
+		ErrorHandler:                 r.badRequest,
+		Logger:                       printfLogger{r.cfg.Log},
+		ReadTimeout:                  readTimeout,
+		IdleTimeout:                  2 * time.Minute,
+		ReadBufferSize:               16 << 10,
+		WriteBufferSize:              16 << 10,
+		MaxRequestBodySize:           maxBuffered,
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
+	}
+}
+
+// readTimeout bounds the time to read a request, body included.
+const readTimeout = 2 * time.Minute
 
 // Run starts watching the cluster (with Config.Kube), listens on
 // Config.Listen, marks the router ready once the routing table is filled,
@@ -152,12 +173,7 @@ func (r *Router) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           r.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(r.cfg.Log.Handler(), slog.LevelWarn),
-	}
+	srv := r.server()
 	served := make(chan error, 1)
 	go func() {
 		if r.cfg.TLSCertFile != "" {
@@ -192,11 +208,8 @@ func (r *Router) Run(ctx context.Context) error {
 	r.cfg.Log.Info("router shutting down", "addr", addr)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
-	shutErr := srv.Shutdown(sctx)
-	if shutErr != nil {
-		srv.Close()
-	}
-	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	shutErr := srv.ShutdownWithContext(sctx)
+	if err := <-served; err != nil {
 		return fmt.Errorf("router: serve: %w", err)
 	}
 	if shutErr != nil {
@@ -205,56 +218,48 @@ func (r *Router) Run(ctx context.Context) error {
 	return nil
 }
 
-// serveHTTP routes one request, then records its metrics and logs it.
-func (r *Router) serveHTTP(w http.ResponseWriter, req *http.Request) {
+// serve routes one request, then records its metrics and logs it.
+func (r *Router) serve(rc *fasthttp.RequestCtx) {
 	start := r.cfg.Now()
-	rec := &recorder{ResponseWriter: w, code: http.StatusOK}
-	o := r.route(rec, req)
+	o := r.route(rc)
 	elapsed := r.cfg.Now().Sub(start)
-	r.metrics.observe(o.service, rec.code, elapsed)
+	code := rc.Response.StatusCode()
+	r.metrics.observe(o.service, code, elapsed)
 	version := ""
 	if o.version != nil {
-		o.version.metrics.observe(rec.code, elapsed, o.routerError)
+		o.version.metrics.observe(code, elapsed, o.routerError)
 		version = o.version.cfg.Name
 	}
-	if !r.cfg.Log.Enabled(req.Context(), slog.LevelDebug) {
+	if !r.cfg.Log.Enabled(context.Background(), slog.LevelDebug) {
 		return
 	}
-	path := ""
-	if req.URL != nil {
-		path = req.URL.Path
-	}
-	r.cfg.Log.LogAttrs(req.Context(), slog.LevelDebug, "request",
-		slog.String("method", clip(req.Method)),
-		slog.String("path", clip(path)),
-		slog.Int("status", rec.code),
+	r.cfg.Log.LogAttrs(context.Background(), slog.LevelDebug, "request",
+		slog.String("method", clip(string(rc.Method()))),
+		slog.String("path", clip(string(rc.URI().PathOriginal()))),
+		slog.Int("status", code),
 		slog.String("service", o.service),
 		slog.String("version", version),
 		slog.Duration("duration", elapsed),
-		slog.String("remote", req.RemoteAddr))
+		slog.String("remote", rc.RemoteAddr().String()))
 }
 
-// recorder remembers the status code a handler wrote.
-type recorder struct {
-	http.ResponseWriter
-	code  int
-	wrote bool
-}
-
-func (w *recorder) WriteHeader(code int) {
-	if !w.wrote {
-		w.code, w.wrote = code, true
+// badRequest answers a request the server could not read.
+func (r *Router) badRequest(rc *fasthttp.RequestCtx, err error) {
+	status := http.StatusBadRequest
+	var small *fasthttp.ErrSmallBuffer
+	if errors.As(err, &small) {
+		status = http.StatusRequestHeaderFieldsTooLarge
 	}
-	w.ResponseWriter.WriteHeader(code)
+	apiError(rc, status, "BadRequest", fmt.Sprintf("failed to read the request: %v", err))
+	r.metrics.observe(labelNone, status, 0)
 }
 
-func (w *recorder) Write(b []byte) (int, error) {
-	w.wrote = true
-	return w.ResponseWriter.Write(b)
-}
+// printfLogger sends the server's own messages to the router's log.
+type printfLogger struct{ log *slog.Logger }
 
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (l printfLogger) Printf(format string, args ...any) {
+	l.log.Warn(fmt.Sprintf(format, args...))
+}
 
 // clip bounds a client-supplied string before it goes into a log or message.
 func clip(s string) string {

@@ -80,7 +80,7 @@ func TestRoutes(t *testing.T) {
 		"a score path with extra segments is a 404": {"POST", "/api/v1/service/iris/score/x", 404, jsonType,
 			`{"error":{"code":"NotFound","message":"no endpoint at \"/api/v1/service/iris/score/x\""}}`},
 	}
-	h := newTestRouter().Handler()
+	h := front(t, newTestRouter())
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			w := do(h, tc.method, tc.path)
@@ -104,7 +104,7 @@ func TestReadinessBeforeRun(t *testing.T) {
 		"readyz is 503 until ready":        {"/readyz", "not ready"},
 		"OIP readiness is 503 until ready": {"/v2/health/ready", `{"ready":false}` + "\n"},
 	}
-	h := New(Config{}).Handler()
+	h := front(t, New(Config{}))
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			w := do(h, "GET", tc.path)
@@ -117,7 +117,7 @@ func TestReadinessBeforeRun(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	r := newTestRouter()
-	h := r.Handler()
+	h := front(t, r)
 	for _, p := range []string{"/api/v1/service/a/score", "/api/v1/service/b/score", "/v2/models/secret-name/infer", "/healthz", "/x"} {
 		do(h, "POST", p)
 	}

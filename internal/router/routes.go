@@ -7,97 +7,102 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
 
 // fixedRoute is an endpoint at a fixed path.
 type fixedRoute struct {
 	methods []string // GET also allows HEAD
 	oip     bool     // errors in the Open Inference Protocol shape
-	serve   http.HandlerFunc
+	serve   fasthttp.RequestHandler
 }
 
 func (r *Router) fixedRoutes() map[string]fixedRoute {
 	get := []string{http.MethodGet}
 	return map[string]fixedRoute{
-		"/healthz": {methods: get, serve: func(w http.ResponseWriter, _ *http.Request) {
-			writeText(w, http.StatusOK, "ok")
+		"/healthz": {methods: get, serve: func(rc *fasthttp.RequestCtx) {
+			writeText(rc, http.StatusOK, "ok")
 		}},
-		"/readyz": {methods: get, serve: func(w http.ResponseWriter, _ *http.Request) {
+		"/readyz": {methods: get, serve: func(rc *fasthttp.RequestCtx) {
 			if !r.ready.Load() {
-				writeText(w, http.StatusServiceUnavailable, "not ready")
+				writeText(rc, http.StatusServiceUnavailable, "not ready")
 				return
 			}
-			writeText(w, http.StatusOK, "ok")
+			writeText(rc, http.StatusOK, "ok")
 		}},
-		"/metrics": {methods: get, serve: r.metrics.handler.ServeHTTP},
-		"/v2": {methods: get, oip: true, serve: func(w http.ResponseWriter, _ *http.Request) {
-			writeJSON(w, http.StatusOK, map[string]any{
+		"/metrics": {methods: get, serve: fasthttpadaptor.NewFastHTTPHandler(r.metrics.handler)},
+		"/v2": {methods: get, oip: true, serve: func(rc *fasthttp.RequestCtx) {
+			writeJSON(rc, http.StatusOK, map[string]any{
 				"name": "kubeml-router", "version": r.cfg.Version, "extensions": []string{},
 			})
 		}},
-		"/v2/health/live": {methods: get, oip: true, serve: func(w http.ResponseWriter, _ *http.Request) {
-			writeJSON(w, http.StatusOK, map[string]bool{"live": true})
+		"/v2/health/live": {methods: get, oip: true, serve: func(rc *fasthttp.RequestCtx) {
+			writeJSON(rc, http.StatusOK, map[string]bool{"live": true})
 		}},
-		"/v2/health/ready": {methods: get, oip: true, serve: func(w http.ResponseWriter, _ *http.Request) {
+		"/v2/health/ready": {methods: get, oip: true, serve: func(rc *fasthttp.RequestCtx) {
 			ready := r.ready.Load()
 			code := http.StatusOK
 			if !ready {
 				code = http.StatusServiceUnavailable
 			}
-			writeJSON(w, code, map[string]bool{"ready": ready})
+			writeJSON(rc, code, map[string]bool{"ready": ready})
 		}},
 	}
 }
 
-// route answers req and says what to record about it.
-func (r *Router) route(w http.ResponseWriter, req *http.Request) outcome {
-	if req.URL == nil {
-		apiError(w, http.StatusNotFound, "NotFound", "request has no path")
-		return outcome{service: labelNone}
+// route answers a request and says what to record about it.
+func (r *Router) route(rc *fasthttp.RequestCtx) outcome {
+	escaped := string(rc.URI().PathOriginal())
+	path, err := url.PathUnescape(escaped)
+	if err != nil {
+		path = escaped
 	}
-	if fr, ok := r.fixed[req.URL.Path]; ok {
-		if allowed(w, req, fr.methods, fr.oip) {
-			fr.serve(w, req)
+	method := string(rc.Method())
+	if fr, ok := r.fixed[path]; ok {
+		if allowed(rc, method, fr.methods, fr.oip) {
+			fr.serve(rc)
 		}
 		return outcome{service: labelRouter}
 	}
-	segs := segments(req.URL.EscapedPath())
+	segs := segments(escaped)
 	switch {
 	case len(segs) == 5 && segs[0] == "api" && segs[1] == "v1" && segs[2] == "service" &&
 		(segs[4] == "score" || segs[4] == "swagger.json"):
-		methods, path := []string{http.MethodPost, http.MethodGet}, "/score"
+		methods, podPath := []string{http.MethodPost, http.MethodGet}, "/score"
 		if segs[4] == "swagger.json" {
-			methods, path = []string{http.MethodGet}, "/swagger.json"
+			methods, podPath = []string{http.MethodGet}, "/swagger.json"
 		}
-		if !allowed(w, req, methods, false) {
+		if !allowed(rc, method, methods, false) {
 			return outcome{service: labelUnknown}
 		}
-		s := r.findService(w, segs[3])
+		s := r.findService(rc, segs[3])
 		if s == nil {
 			return outcome{service: labelUnknown}
 		}
-		return r.serveService(w, req, s, call{path: path})
+		return r.serveService(rc, s, call{path: podPath})
 	case len(segs) >= 3 && segs[0] == "v2" && segs[1] == "models" && segs[2] != "":
 		name, _ := url.PathUnescape(segs[2])
 		s := r.table.lookup(name)
 		if s == nil {
-			oipError(w, http.StatusNotFound, fmt.Sprintf("model %q not found", clip(name)))
+			oipError(rc, http.StatusNotFound, fmt.Sprintf("model %q not found", clip(name)))
 			return outcome{service: labelUnknown}
 		}
-		pin, method, ok := oipModelPath(segs[3:])
+		pin, want, ok := oipModelPath(segs[3:])
 		if !ok {
-			oipError(w, http.StatusNotFound, fmt.Sprintf("no Open Inference Protocol endpoint at %q", clip(req.URL.Path)))
+			oipError(rc, http.StatusNotFound, fmt.Sprintf("no Open Inference Protocol endpoint at %q", clip(path)))
 			return outcome{service: s.cfg.Name}
 		}
-		if !allowed(w, req, []string{method}, true) {
+		if !allowed(rc, method, []string{want}, true) {
 			return outcome{service: s.cfg.Name}
 		}
-		return r.serveService(w, req, s, call{oip: true, path: req.URL.Path, raw: req.URL.RawPath, pin: pin})
+		return r.serveService(rc, s, call{oip: true, path: escaped, pin: pin})
 	case len(segs) >= 1 && segs[0] == "v2":
-		oipError(w, http.StatusNotFound, fmt.Sprintf("no Open Inference Protocol endpoint at %q", clip(req.URL.Path)))
+		oipError(rc, http.StatusNotFound, fmt.Sprintf("no Open Inference Protocol endpoint at %q", clip(path)))
 		return outcome{service: labelNone}
 	}
-	apiError(w, http.StatusNotFound, "NotFound", fmt.Sprintf("no endpoint at %q", clip(req.URL.Path)))
+	apiError(rc, http.StatusNotFound, "NotFound", fmt.Sprintf("no endpoint at %q", clip(path)))
 	return outcome{service: labelNone}
 }
 
@@ -125,20 +130,20 @@ func oipModelPath(rest []string) (pin, method string, ok bool) {
 
 // findService returns the deployed service named by the (still escaped)
 // path segment, or answers 400 or 404 and returns nil.
-func (r *Router) findService(w http.ResponseWriter, escaped string) *service {
+func (r *Router) findService(rc *fasthttp.RequestCtx, escaped string) *service {
 	name, err := url.PathUnescape(escaped)
 	switch {
 	case err != nil || name == "":
-		apiError(w, http.StatusBadRequest, "InvalidServiceName", "the service name is empty or malformed")
+		apiError(rc, http.StatusBadRequest, "InvalidServiceName", "the service name is empty or malformed")
 	case !isDNS1123Label(name):
-		apiError(w, http.StatusBadRequest, "InvalidServiceName", fmt.Sprintf(
+		apiError(rc, http.StatusBadRequest, "InvalidServiceName", fmt.Sprintf(
 			"service name %q is invalid: it must be at most 63 lowercase letters, digits or '-', "+
 				"starting and ending with a letter or digit", clip(name)))
 	default:
 		if s := r.table.lookup(name); s != nil {
 			return s
 		}
-		apiError(w, http.StatusNotFound, "ServiceNotFound",
+		apiError(rc, http.StatusNotFound, "ServiceNotFound",
 			fmt.Sprintf("no service named %q is deployed on this cluster", name))
 	}
 	return nil
@@ -170,47 +175,55 @@ func isDNS1123Label(s string) bool {
 	return true
 }
 
-// allowed reports whether req's method is one of methods (GET implies
-// HEAD); if not it answers 405.
-func allowed(w http.ResponseWriter, req *http.Request, methods []string, oip bool) bool {
-	if slices.Contains(methods, req.Method) ||
-		req.Method == http.MethodHead && slices.Contains(methods, http.MethodGet) {
+// allowed reports whether method is one of methods (GET implies HEAD);
+// if not it answers 405.
+func allowed(rc *fasthttp.RequestCtx, method string, methods []string, oip bool) bool {
+	if slices.Contains(methods, method) ||
+		method == http.MethodHead && slices.Contains(methods, http.MethodGet) {
 		return true
 	}
-	w.Header().Set("Allow", strings.Join(methods, ", "))
-	msg := fmt.Sprintf("method %q is not allowed here; use %s", clip(req.Method), strings.Join(methods, " or "))
+	rc.Response.Header.Set("Allow", strings.Join(methods, ", "))
+	msg := fmt.Sprintf("method %q is not allowed here; use %s", clip(method), strings.Join(methods, " or "))
 	if oip {
-		oipError(w, http.StatusMethodNotAllowed, msg)
+		oipError(rc, http.StatusMethodNotAllowed, msg)
 	} else {
-		apiError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", msg)
+		apiError(rc, http.StatusMethodNotAllowed, "MethodNotAllowed", msg)
 	}
 	return false
 }
 
 // apiError writes kubeml's error shape: {"error":{"code":..,"message":..}}.
-func apiError(w http.ResponseWriter, status int, code, message string) {
+func apiError(rc *fasthttp.RequestCtx, status int, code, message string) {
 	type body struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 	}
-	writeJSON(w, status, map[string]body{"error": {Code: code, Message: message}})
+	writeJSON(rc, status, map[string]body{"error": {Code: code, Message: message}})
 }
 
 // oipError writes the Open Inference Protocol's error shape: {"error":".."}.
-func oipError(w http.ResponseWriter, status int, message string) {
-	writeJSON(w, status, map[string]string{"error": message})
+func oipError(rc *fasthttp.RequestCtx, status int, message string) {
+	writeJSON(rc, status, map[string]string{"error": message})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v) // a failed write means the client left
+// writeJSON answers v as JSON, replacing whatever answer was begun.
+func writeJSON(rc *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil { // only plain maps and strings come here
+		b = []byte(`{"error":"failed to encode the answer"}`)
+	}
+	answer(rc, status, "application/json", append(b, '\n'))
 }
 
-func writeText(w http.ResponseWriter, status int, s string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(s))
+func writeText(rc *fasthttp.RequestCtx, status int, s string) {
+	answer(rc, status, "text/plain; charset=utf-8", []byte(s))
+}
+
+// answer sets the whole answer: status, type and body. Headers set before
+// (Allow, WWW-Authenticate, the version) stay.
+func answer(rc *fasthttp.RequestCtx, status int, ctype string, body []byte) {
+	rc.Response.Header.SetContentType(ctype)
+	rc.Response.Header.Set("X-Content-Type-Options", "nosniff")
+	rc.Response.SetStatusCode(status)
+	rc.Response.SetBody(body)
 }
