@@ -73,10 +73,14 @@ func load(data []byte, instances int, direct bool) (m *Model, err error) {
 	}
 	pretranspose(mp.GetGraph())
 	// gonnx builds the model even when it will not run it: what it refuses
-	// is refused in both cases.
+	// is refused in both cases. A dense chain keeps no gonnx instance.
 	first, err := m.newInstance()
 	if err != nil {
 		return nil, err
+	}
+	if m.dense != nil {
+		m.graph = nil
+		return m, nil
 	}
 	m.pool = newPool(instances, first, m.newInstance)
 	return m, nil
@@ -119,6 +123,8 @@ func (m *Model) Outputs() []model.Spec { return model.CloneSpecs(m.outputs) }
 // Close releases the pooled instances; Predict fails afterwards.
 func (m *Model) Close() error {
 	m.closed.Store(true)
-	m.pool.drain()
+	if m.pool != nil {
+		m.pool.drain()
+	}
 	return nil
 }
