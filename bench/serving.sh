@@ -18,7 +18,11 @@
 # ratio is its CPU cost per request (nginx keeps about 0.7x this way, as
 # the issue's reference measured). Each round then moves the router and
 # nginx beside the load generator (the _apart runs), as in a cluster where
-# the router has CPU of its own, and measures them again.
+# the router has CPU of its own, and measures them again. In each round the
+# proxies run between two direct runs and are compared with their mean,
+# and onnxruntime-node with a direct run right after it; each run reports
+# the share of CPU time the hypervisor stole, which explains most of the
+# noise between rounds on a shared VM.
 #
 # Needs Go and, for the baselines, node + npm (onnxruntime-node comes from
 # `npm pack`, cached under ~/.cache/kubeml/bench) and nginx (installed with
@@ -220,9 +224,12 @@ wrk_load() {
 	for kv in ${cpu_pids//,/ }; do before+=("$(cpu_of "${kv#*=}")"); done
 	times >"$tmp/times" # in this shell: $(times) would time a subshell's children
 	t0=$(tail -1 "$tmp/times")
+	local st0 st1
+	st0=$(head -1 /proc/stat)
 	out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" --latency -s "$lua" "$url" 2>&1) || { echo "$out" >&2; die "wrk $name failed"; }
 	times >"$tmp/times"
 	t1=$(tail -1 "$tmp/times")
+	st1=$(head -1 /proc/stat)
 	local reqs rps errs non2xx sock p50 p90 p99 mean cpu="" i=0 line
 	reqs=$(echo "$out" | awk '/requests in/ {print $1}')
 	rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
@@ -241,6 +248,9 @@ wrk_load() {
 	done
 	p=$(awk -v a="$(secs "$t0")" -v b="$(secs "$t1")" -v n="$reqs" 'BEGIN{printf "%.1f", (b - a) * 1e6 / n}')
 	cpu="$cpu cpu_us_lg=$p"
+	# The share of the machine's CPU time the hypervisor gave to others
+	# (steal): a run with much of it measured a slower machine.
+	cpu="$cpu steal_pct=$(echo "$st0 $st1" | awk '{t0 = t1 = 0; for (i = 2; i <= 11; i++) {t0 += $i; t1 += $(i + 11)}; printf "%.1f", (t1 > t0) ? ($20 - $9) * 100 / (t1 - t0) : 0}')"
 	line="RESULT name=$name reqs=$reqs errors=$errs rps=$rps p50_ms=$p50 p90_ms=$p90 p99_ms=$p99 mean_ms=$mean$cpu"
 	printf '%s: %s ok, %s errors (wrk, %s connections)\n  req/s %s   latency ms: p50 %s  p90 %s  p99 %s  mean %s\n  CPU us per request: %s\n' \
 		"$name" "$reqs" "$errs" "$CONNS" "$rps" "$p50" "$p90" "$p99" "$mean" "${cpu# }" >&2
@@ -345,15 +355,13 @@ note "load: $CONNS connections, $DURATION after $WARMUP warm-up, loadgen on core
 for round in $(seq "$ROUNDS"); do
 	s=""
 	if [ "$ROUNDS" -gt 1 ]; then s=".$round"; fi
+	# The proxies run right after the direct run, and direct runs again
+	# after them: each proxy ratio is taken against the mean of the two,
+	# so that drift of the machine within a round cancels.
 	cpu_pids="sm=$sm_pid"
 	load "direct_oip$s" "$sm/v2/models/fashion/infer" "$tmp/oip.json"
-	load "direct_score$s" "$sm/score" "$tmp/score.json"
-	if [ "$have_node" = 1 ]; then cpu_pids="node=$ort_pid"; load "ort_oip$s" "http://127.0.0.1:$ort_port/v2/models/fashion/infer" "$tmp/oip.json"; fi
 	cpu_pids="sm=$sm_pid,proxy=$rt_pid"
 	load "router_oip$s" "$rt/v2/models/fashion/infer" "$tmp/oip.json" "Authorization: Bearer $key"
-	load "router_score$s" "$rt/api/v1/service/fashion/score" "$tmp/score.json" "Authorization: Bearer $key"
-	cpu_pids="sm=$sm_pid,proxy=$gp_pid"
-	load "goproxy_oip$s" "http://127.0.0.1:$gp_port/v2/models/fashion/infer" "$tmp/oip.json"
 	if [ "$have_nginx" = 1 ]; then cpu_pids="sm=$sm_pid,proxy=$ng_worker"; load "nginx_oip$s" "http://127.0.0.1:$ng_port/v2/models/fashion/infer" "$tmp/oip.json"; fi
 	if [ "$PROXY_CPU" != "$LOAD_CPU" ]; then
 		# The other placement, as in a cluster where the router has its own
@@ -368,6 +376,19 @@ for round in $(seq "$ROUNDS"); do
 			load "nginx_oip_apart$s" "http://127.0.0.1:$ng_port/v2/models/fashion/infer" "$tmp/oip.json"
 			taskset -apc "$PROXY_CPU" "$ng_worker" >/dev/null
 		fi
+	fi
+	cpu_pids="sm=$sm_pid"
+	load "direct_oip_end$s" "$sm/v2/models/fashion/infer" "$tmp/oip.json"
+	load "direct_score$s" "$sm/score" "$tmp/score.json"
+	cpu_pids="sm=$sm_pid,proxy=$rt_pid"
+	load "router_score$s" "$rt/api/v1/service/fashion/score" "$tmp/score.json" "Authorization: Bearer $key"
+	cpu_pids="sm=$sm_pid,proxy=$gp_pid"
+	load "goproxy_oip$s" "http://127.0.0.1:$gp_port/v2/models/fashion/infer" "$tmp/oip.json"
+	if [ "$have_node" = 1 ]; then
+		cpu_pids="node=$ort_pid"
+		load "ort_oip$s" "http://127.0.0.1:$ort_port/v2/models/fashion/infer" "$tmp/oip.json"
+		cpu_pids="sm=$sm_pid"
+		load "direct_oip_ort$s" "$sm/v2/models/fashion/infer" "$tmp/oip.json"
 	fi
 done
 sm_hwm=$(hwm "$sm_pid")
@@ -405,15 +426,15 @@ field() { # field NAME KEY: from the RESULT lines, the median over rounds
 echo
 echo "kubeml serving, fashion MLP (784 -> 10), $CONNS connections, $DURATION each, servers on core $SERVER_CPU, proxies on core $PROXY_CPU, loadgen on core $LOAD_CPU"
 if [ "$ROUNDS" -gt 1 ]; then echo "(each figure the median of $ROUNDS rounds; ratios are the medians of the per-round ratios)"; fi
-printf '%-16s %10s %9s %9s %9s %8s %12s %12s %12s\n' run req/s p50_ms p90_ms p99_ms errors server_us/req proxy_us/req loadgen_us/req
-for n in direct_oip direct_score ort_oip router_oip router_score goproxy_oip nginx_oip router_oip_apart nginx_oip_apart; do
+printf '%-16s %10s %9s %9s %9s %8s %12s %12s %12s %7s\n' run req/s p50_ms p90_ms p99_ms errors server_us/req proxy_us/req loadgen_us/req steal_%
+for n in direct_oip direct_oip_end direct_oip_ort direct_score ort_oip router_oip router_score goproxy_oip nginx_oip router_oip_apart nginx_oip_apart; do
 	r=$(field "$n" rps)
 	[ -n "$r" ] || continue
 	srv=$(field "$n" cpu_us_sm)
 	if [ "$n" = ort_oip ]; then srv=$(field "$n" cpu_us_node); fi
-	printf '%-16s %10.0f %9s %9s %9s %8s %12s %12s %12s\n' "$n" "$r" "$(field "$n" p50_ms)" "$(field "$n" p90_ms)" "$(field "$n" p99_ms)" "$(field "$n" errors)" "${srv:--}" "$(field "$n" cpu_us_proxy | sed 's/^$/-/')" "$(field "$n" cpu_us_lg | sed 's/^$/-/')"
+	printf '%-16s %10.0f %9s %9s %9s %8s %12s %12s %12s %7s\n' "$n" "$r" "$(field "$n" p50_ms)" "$(field "$n" p90_ms)" "$(field "$n" p99_ms)" "$(field "$n" errors)" "${srv:--}" "$(field "$n" cpu_us_proxy | sed 's/^$/-/')" "$(field "$n" cpu_us_lg | sed 's/^$/-/')" "$(field "$n" steal_pct)"
 done
-echo "(server_us/req, proxy_us/req, loadgen_us/req: CPU time, user+system, per request of serve-model (node for ort_oip), of the proxy and of the load generator: less sensitive to other load on the machine than req/s)"
+echo "(server_us/req, proxy_us/req, loadgen_us/req: CPU time, user+system, per request of serve-model (node for ort_oip), of the proxy and of the load generator: less sensitive to other load on the machine than req/s; steal_%: CPU time the hypervisor gave to other machines during the run)"
 echo
 echo "memory: serve-model VmHWM $sm_hwm MB (idle RSS $sm_idle MB; after load $sm_rss MB = $sm_parts); router VmHWM $rt_hwm MB; onnxruntime-node VmHWM $ort_hwm MB"
 echo "in-process BenchmarkRouterOverhead: direct $(metric direct-ns/op) ns, router $(metric router-ns/op) ns, overhead $(metric overhead-ns/op) ns/op, p50 overhead $(metric p50-overhead-ns) ns"
@@ -421,15 +442,25 @@ echo
 
 verdict() { if awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN{exit !((op == ">=") ? a >= b : a <= b)}'; then echo met; else echo MISSED; fi; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{if (b > 0) printf "%.2f", a / b; else print 0}'; }
+# value NAME KEY: KEY of the run NAME (with its round suffix), or "".
+value() { { grep "^RESULT name=$1 " "$results" || true; } | tr ' ' '\n' | { grep "^$2=" || true; } | cut -d= -f2; }
 # per_round A B KEY OP: the median over rounds of A's KEY OP B's KEY in
-# the same round (OP "/" or "-"), so that drift between rounds cancels.
+# the same round (OP "/" or "-"), so that drift between rounds cancels. B
+# may be "B1+B2": the mean of the two runs.
 per_round() {
-	local i a b out=()
+	local i a b b1 b2 out=()
 	for i in $(seq "$ROUNDS"); do
 		local s=""
 		if [ "$ROUNDS" -gt 1 ]; then s=".$i"; fi
-		a=$({ grep "^RESULT name=$1$s " "$results" || true; } | tr ' ' '\n' | { grep "^$3=" || true; } | cut -d= -f2)
-		b=$({ grep "^RESULT name=$2$s " "$results" || true; } | tr ' ' '\n' | { grep "^$3=" || true; } | cut -d= -f2)
+		a=$(value "$1$s" "$3")
+		if [[ $2 == *+* ]]; then
+			b1=$(value "${2%+*}$s" "$3")
+			b2=$(value "${2#*+}$s" "$3")
+			b=""
+			if [ -n "$b1" ] && [ -n "$b2" ]; then b=$(awk -v x="$b1" -v y="$b2" 'BEGIN{printf "%.4f", (x + y) / 2}'); fi
+		else
+			b=$(value "$2$s" "$3")
+		fi
 		[ -n "$a" ] && [ -n "$b" ] || continue
 		out+=("$(awk -v a="$a" -v b="$b" -v op="$4" 'BEGIN{if (op == "/") printf "%.4f", (b > 0 ? a / b : 0); else printf "%.4f", a - b}')")
 	done
@@ -438,33 +469,33 @@ per_round() {
 d=$(field direct_oip rps)
 printf '%-44s %10s %8s %s\n' target value goal status
 if [ "$have_node" = 1 ]; then
-	x=$(per_round direct_oip ort_oip rps /)
+	x=$(per_round direct_oip_ort ort_oip rps /)
 	printf '%-44s %10s %8s %s\n' "serve-model OIP / onnxruntime-node (req/s)" "${x}x" ">=1.5x" "$(verdict "$x" '>=' 1.5)"
 fi
-x=$(per_round router_oip direct_oip rps /)
+x=$(per_round router_oip direct_oip+direct_oip_end rps /)
 printf '%-44s %10s %8s %s\n' "router / direct, OIP (req/s)" "${x}x" ">=0.85x" "$(verdict "$x" '>=' 0.85)"
-dp=$(per_round router_oip direct_oip p50_ms -)
+dp=$(per_round router_oip direct_oip+direct_oip_end p50_ms -)
 printf '%-44s %10s %8s %s\n' "router - direct p50, OIP (ms)" "+$dp" "<=+0.3" "$(verdict "$dp" '<=' 0.3)"
 x=$(per_round router_score direct_score rps /)
 printf '%-44s %10s %8s %s\n' "router / direct, /score (req/s)" "${x}x" ">=0.85x" "$(verdict "$x" '>=' 0.85)"
 dp=$(per_round router_score direct_score p50_ms -)
 printf '%-44s %10s %8s %s\n' "router - direct p50, /score (ms)" "+$dp" "<=+0.3" "$(verdict "$dp" '<=' 0.3)"
-x=$(per_round goproxy_oip direct_oip rps /)
+x=$(per_round goproxy_oip direct_oip+direct_oip_end rps /)
 printf '%-44s %10s %8s %s\n' "httputil.ReverseProxy / direct, OIP (req/s)" "${x}x" "" "info"
 if [ "$have_nginx" = 1 ]; then
-	x=$(per_round nginx_oip direct_oip rps /)
+	x=$(per_round nginx_oip direct_oip+direct_oip_end rps /)
 	printf '%-44s %10s %8s %s\n' "nginx / direct, OIP (req/s)" "${x}x" "(~0.73)" "info"
 	x=$(per_round router_oip nginx_oip rps /)
 	printf '%-44s %10s %8s %s\n' "router / nginx, OIP (req/s)" "${x}x" "" "info"
 fi
 if [ "$PROXY_CPU" != "$LOAD_CPU" ]; then
 	echo "(the _apart runs: the proxy moved to core $LOAD_CPU, beside the load generator, serve-model alone on core $SERVER_CPU)"
-	x=$(per_round router_oip_apart direct_oip rps /)
+	x=$(per_round router_oip_apart direct_oip+direct_oip_end rps /)
 	printf '%-44s %10s %8s %s\n' "router apart / direct, OIP (req/s)" "${x}x" ">=0.85x" "$(verdict "$x" '>=' 0.85)"
-	dp=$(per_round router_oip_apart direct_oip p50_ms -)
+	dp=$(per_round router_oip_apart direct_oip+direct_oip_end p50_ms -)
 	printf '%-44s %10s %8s %s\n' "router apart - direct p50, OIP (ms)" "+$dp" "<=+0.3" "$(verdict "$dp" '<=' 0.3)"
 	if [ "$have_nginx" = 1 ]; then
-		x=$(per_round nginx_oip_apart direct_oip rps /)
+		x=$(per_round nginx_oip_apart direct_oip+direct_oip_end rps /)
 		printf '%-44s %10s %8s %s\n' "nginx apart / direct, OIP (req/s)" "${x}x" "" "info"
 	fi
 fi
