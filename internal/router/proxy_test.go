@@ -3,12 +3,13 @@ package router
 import (
 	"bytes"
 	"crypto/sha256"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"slices"
 	"strings"
 	"testing"
@@ -351,6 +352,62 @@ func TestAnswerTooLarge(t *testing.T) {
 		w := send(h, "POST", "/api/v1/service/iris/score", body)
 		if w.Code != http.StatusBadGateway || !strings.Contains(w.Body.String(), `"code":"AnswerTooLarge"`) {
 			t.Errorf("%d-byte request: = %d %.200s, want 502 AnswerTooLarge", len(body), w.Code, w.Body)
+		}
+	}
+}
+
+// A request refused before its body was read (401 here) gets its answer
+// and does not spoil its kept-alive connection: a body of up to
+// maxBuffered bytes is read off first; a larger one may close the
+// connection (the client may then see a reset instead of the 401), but is
+// never read as the next request.
+func TestRefusedBodyLeavesConnectionClean(t *testing.T) {
+	r := newProxyRouter(t, nil)
+	v := testVersion("iris", "blue", 0, true)
+	sr := testRouting("iris", v)
+	sr.AuthEnabled, sr.KeyHashes = true, []string{HashKey("k")}
+	r.table.setRouting("s", sr)
+	a, _ := recordingBackend(t, "blue")
+	setBackends(t, r, v, a)
+	base := listen(t, r)
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	defer client.CloseIdleConnections()
+	var conns []bool // per request: whether it reused a connection
+	for i, tc := range []struct {
+		key  string
+		size int
+		code int // 0: an answer or a reset
+	}{
+		{"nope", 100 << 10, 401},
+		{"k", 10, 201},
+		{"nope", maxBuffered, 401},
+		{"k", 10, 201},
+		{"nope", maxBuffered + 1, 0}, // streamed, unread
+		{"k", 10, 201},
+		{"nope", 3 << 20, 0},
+		{"k", 10, 201},
+	} {
+		req, _ := http.NewRequest("POST", base+"/api/v1/service/iris/score", bytes.NewReader(bytes.Repeat([]byte("x"), tc.size)))
+		req.Header.Set("Authorization", "Bearer "+tc.key)
+		trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { conns = append(conns, info.Reused) }}
+		resp, err := client.Do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+		if err != nil {
+			if tc.code == 0 {
+				continue
+			}
+			t.Fatalf("request %d (%d bytes): %v", i, tc.size, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code && (tc.code != 0 || resp.StatusCode != http.StatusUnauthorized) {
+			t.Fatalf("request %d (%d bytes) = %d, want %d", i, tc.size, resp.StatusCode, tc.code)
+		}
+	}
+	// The requests after refused bodies of up to maxBuffered bytes kept
+	// their connection.
+	for _, i := range []int{1, 2, 3} {
+		if !conns[i] {
+			t.Errorf("request %d opened a new connection after a refused body it should have read off; reused per request: %v", i, conns)
 		}
 	}
 }

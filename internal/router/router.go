@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -222,6 +223,15 @@ func (r *Router) Run(ctx context.Context) error {
 func (r *Router) serve(rc *fasthttp.RequestCtx) {
 	start := r.cfg.Now()
 	o := r.route(rc)
+	// A body the router did not forward (a refused request) is read off
+	// before the answer when it is no larger than a buffered one, so that
+	// a client still sending it gets the answer rather than a reset, and
+	// the connection stays open. Larger ones close the connection.
+	if body := rc.RequestBodyStream(); body != nil {
+		if n := rc.Request.Header.ContentLength(); n > 0 && n <= maxBuffered {
+			_, _ = io.Copy(io.Discard, body)
+		}
+	}
 	elapsed := r.cfg.Now().Sub(start)
 	code := rc.Response.StatusCode()
 	r.metrics.observe(o.service, code, elapsed)
