@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -33,15 +32,17 @@ const pooledBody = 32 << 10
 // errAnswerTooLarge is a pod's answer of more than maxAnswer bytes.
 var errAnswerTooLarge = fmt.Errorf("the answer is larger than %d bytes", maxAnswer)
 
-// proxy forwards requests to model pods. Buffered requests (all scoring
-// requests of up to maxBuffered bytes) go through fasthttp's client,
-// which writes the request and reads the answer on the calling goroutine
-// over pooled keep-alive connections, straight into the router's own
-// answer. Streamed bodies go through net/http's Transport.
+// proxy forwards requests to model pods through fasthttp's client, which
+// writes the request and reads the answer on the calling goroutine over
+// pooled keep-alive connections, straight into the router's own answer.
+// (net/http's Transport hands every request to two goroutines per
+// connection, which on a small scoring request cost the router more CPU
+// than everything else it does.) A streamed body is read from the
+// client's connection as it is written to the pod's, and never after the
+// attempt returns.
 type proxy struct {
-	fast      *fasthttp.Client
-	transport *http.Transport
-	bufs      sync.Pool // *[]byte of pooledBody bytes
+	fast *fasthttp.Client
+	bufs sync.Pool // *[]byte of pooledBody bytes
 }
 
 func newProxy() *proxy {
@@ -56,42 +57,72 @@ func newProxy() *proxy {
 		// A request that met a closed connection (most often a kept-alive
 		// one the pod closed as the request went out) is sent once more,
 		// on a new connection to the same pod: scoring is a pure function
-		// of the request. Timeouts and malformed answers are not retried.
+		// of the request. Timeouts and malformed answers are not retried,
+		// nor are streamed bodies (fasthttp never retries those).
 		RetryIfErr: func(_ *fasthttp.Request, attempts int, err error) (bool, bool) {
 			return false, attempts == 1 && closedConn(err)
 		},
-		MaxIdemponentCallAttempts:     2,
-		MaxConnsPerHost:               1024,
-		MaxIdleConnDuration:           90 * time.Second,
-		MaxResponseBodySize:           maxAnswer,
-		ReadBufferSize:                16 << 10,
-		WriteBufferSize:               16 << 10,
-		NoDefaultUserAgentHeader:      true,
-		DisableHeaderNamesNormalizing: true,
-		DisablePathNormalizing:        true,
-	}, transport: &http.Transport{
-		Proxy:                 nil, // never through an HTTP proxy: pods are dialled directly
-		DialContext:           dialer.DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true,
-		WriteBufferSize:       16 << 10,
-		ReadBufferSize:        16 << 10,
+		MaxIdemponentCallAttempts: 2,
+		MaxConnsPerHost:           1024,
+		MaxIdleConnDuration:       90 * time.Second,
+		MaxResponseBodySize:       maxAnswer,
+		ReadBufferSize:            16 << 10,
+		WriteBufferSize:           16 << 10,
+		NoDefaultUserAgentHeader:  true,
+		DisablePathNormalizing:    true,
 	}}
 	p.bufs.New = func() any { b := make([]byte, pooledBody); return &b }
 	return p
 }
 
-// body is a request body: buffered (replayable, possibly empty) or the
-// client's stream.
+// body is a request body: buffered (possibly empty) or the client's
+// stream.
 type body struct {
 	p      *proxy
-	stream io.Reader // nil when buffered
-	length int64     // -1 for a chunked stream
-	buf    *[]byte   // pooled, or nil
+	stream *countingReader // nil when buffered
+	length int64           // -1 for a chunked stream
+	buf    *[]byte         // pooled, or nil
 	data   []byte
+}
+
+// countingReader reads a streamed body and counts what it read. It hides
+// the stream's Close: the server, not the outgoing request, owns it.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	eof bool
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.eof = c.eof || err == io.EOF
+	return n, err
+}
+
+// unread reports whether part of a streamed body may still be on the
+// client's connection.
+func (b *body) unread() bool {
+	return b.stream != nil && !b.stream.eof && (b.length < 0 || b.stream.n < b.length)
+}
+
+// discardBody deals with the body of a request the router did not
+// forward (a refused one): it is read off when it is no larger than a
+// buffered one, so that a client still sending it gets the answer rather
+// than a reset and the connection stays open; a larger or chunked one
+// closes the connection after the answer.
+func discardBody(rc *fasthttp.RequestCtx) {
+	stream := rc.RequestBodyStream()
+	if stream == nil {
+		return
+	}
+	switch n := rc.Request.Header.ContentLength(); {
+	case n == 0:
+	case n > 0 && n <= maxBuffered:
+		_, _ = io.Copy(io.Discard, stream)
+	default:
+		rc.SetConnectionClose()
+	}
 }
 
 // readBody buffers the request's body when its length is known and at
@@ -106,7 +137,7 @@ func (p *proxy) readBody(rc *fasthttp.RequestCtx) (*body, error) {
 		if stream == nil {
 			return nil, errors.New("the body is neither buffered nor streamed")
 		}
-		b.stream = stream
+		b.stream = &countingReader{r: stream}
 	case n <= 0:
 		b.length = 0
 	case stream == nil:
@@ -126,7 +157,9 @@ func (p *proxy) readBody(rc *fasthttp.RequestCtx) (*body, error) {
 	return b, nil
 }
 
-func (b *body) replayable() bool { return b.stream == nil }
+// replayable reports whether the body can be sent again: it is buffered,
+// or no byte of the stream has been read yet.
+func (b *body) replayable() bool { return b.stream == nil || b.stream.n == 0 }
 
 // done returns the buffer to the pool.
 func (b *body) done() {
@@ -140,9 +173,6 @@ func (b *body) done() {
 // and, if the pod answered, puts its answer in rc's response (then the
 // error is nil).
 func (p *proxy) forward(ctx context.Context, rc *fasthttp.RequestCtx, addr string, c call, v *version, b *body) error {
-	if !b.replayable() {
-		return p.stream(ctx, rc, addr, c, v, b)
-	}
 	out := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(out)
 	uri := "http://" + addr + c.path
@@ -151,16 +181,21 @@ func (p *proxy) forward(ctx context.Context, rc *fasthttp.RequestCtx, addr strin
 	}
 	out.SetRequestURI(uri)
 	out.Header.SetMethodBytes(rc.Method())
-	conn := rc.Request.Header.Peek("Connection")
+	conn := connectionHeader(&rc.Request.Header)
 	for k, x := range rc.Request.Header.All() {
-		// The body is read already: Content-Length is set from it, and an
-		// Expect: 100-continue was answered by the router's server.
-		if name := string(k); !dropRequestHeader(name) && (len(conn) == 0 || !namedIn(string(conn), name)) {
+		// The body is read already or streamed: Content-Length is set from
+		// it, and an Expect: 100-continue was answered by the router's
+		// server.
+		if name := string(k); !dropRequestHeader(name) && (conn == "" || !namedIn(conn, name)) {
 			out.Header.AddBytesKV(k, x)
 		}
 	}
 	out.Header.Set(VersionHeader, v.cfg.Name)
-	out.SetBodyRaw(b.data)
+	if b.stream != nil {
+		out.SetBodyStream(b.stream, int(b.length))
+	} else {
+		out.SetBodyRaw(b.data)
+	}
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(defaultScoringTimeout)
@@ -183,6 +218,22 @@ func (p *proxy) forward(ctx context.Context, rc *fasthttp.RequestCtx, addr strin
 	return nil
 }
 
+// connectionHeader joins the values of every Connection header line.
+func connectionHeader(h *fasthttp.RequestHeader) string {
+	all := h.PeekAll("Connection")
+	switch len(all) {
+	case 0:
+		return ""
+	case 1:
+		return string(all[0])
+	}
+	parts := make([]string, len(all))
+	for i, x := range all {
+		parts[i] = string(x)
+	}
+	return strings.Join(parts, ",")
+}
+
 // dropRequestHeader reports whether a client's (canonical) header stays
 // out of the request to the pod.
 func dropRequestHeader(k string) bool {
@@ -202,59 +253,6 @@ func namedIn(conn, k string) bool {
 		}
 	}
 	return false
-}
-
-// stream makes one attempt at forwarding a streamed request to the pod at
-// addr through the Transport, and reads the pod's answer into rc's
-// response.
-func (p *proxy) stream(ctx context.Context, rc *fasthttp.RequestCtx, addr string, c call, v *version, b *body) error {
-	h := make(http.Header)
-	conn := string(rc.Request.Header.Peek("Connection"))
-	for k, x := range rc.Request.Header.All() {
-		if name := string(k); !dropRequestHeader(name) && (conn == "" || !namedIn(conn, name)) {
-			h[name] = append(h[name], string(x))
-		}
-	}
-	h[VersionHeader] = []string{v.cfg.Name}
-	path, err := url.PathUnescape(c.path)
-	if err != nil {
-		path = c.path
-	}
-	out := &http.Request{
-		Method:        string(rc.Method()),
-		URL:           &url.URL{Scheme: "http", Host: addr, Path: path, RawPath: c.path, RawQuery: string(rc.URI().QueryString())},
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        h,
-		Body:          io.NopCloser(b.stream),
-		ContentLength: b.length,
-		Host:          addr,
-	}
-	resp, err := p.transport.RoundTrip(out.WithContext(ctx))
-	if err != nil {
-		return fmt.Errorf("failed to forward to %s: %w", addr, err)
-	}
-	defer resp.Body.Close()
-	dst := &rc.Response
-	dst.Reset()
-	dst.Header.SetNoDefaultContentType(true)
-	for k, vv := range resp.Header {
-		if !hopByHop(k) && k != "Content-Length" {
-			for _, x := range vv {
-				dst.Header.Add(k, x)
-			}
-		}
-	}
-	dst.SetStatusCode(resp.StatusCode)
-	n, err := io.Copy(dst.BodyWriter(), io.LimitReader(resp.Body, maxAnswer+1))
-	switch {
-	case err != nil:
-		return fmt.Errorf("failed to read the answer of %s: %w", addr, err)
-	case n > maxAnswer:
-		return fmt.Errorf("failed to forward to %s: %w", addr, errAnswerTooLarge)
-	}
-	return nil
 }
 
 // hopByHopHeaders belong to one connection and are never forwarded.

@@ -1,12 +1,14 @@
 package router
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
@@ -409,5 +411,100 @@ func TestRefusedBodyLeavesConnectionClean(t *testing.T) {
 		if !conns[i] {
 			t.Errorf("request %d opened a new connection after a refused body it should have read off; reused per request: %v", i, conns)
 		}
+	}
+}
+
+// A pod that answers before reading a large streamed body (413 here) gets
+// the client its answer or a 502, and the router lives on: the body is
+// never read after the attempt ends, and the connection it was left on is
+// closed rather than reused.
+func TestPodAnswersBeforeTheBody(t *testing.T) {
+	r := newProxyRouter(t, nil)
+	v := testVersion("iris", "blue", 0, true)
+	r.table.setRouting("s", testRouting("iris", v))
+	pod := backend(t, "pod", func(w http.ResponseWriter, req *http.Request) {
+		if req.ContentLength != 0 {
+			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	setBackends(t, r, v, addr(pod))
+	base := listen(t, r)
+	big := bytes.Repeat([]byte("x"), 8<<20)
+	for i := range 4 { // the pod lingers 0.5 s on each
+		var body io.Reader = bytes.NewReader(big)
+		if i%2 == 1 {
+			body = io.MultiReader(body) // chunked
+		}
+		resp, err := http.Post(base+"/api/v1/service/iris/score", "application/json", body)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestEntityTooLarge && resp.StatusCode != http.StatusBadGateway {
+				t.Fatalf("request %d = %d, want 413 or 502", i, resp.StatusCode)
+			}
+			if !resp.Close {
+				t.Errorf("request %d: the answer left the connection open with the body unread", i)
+			}
+		}
+		resp, err = http.Post(base+"/api/v1/service/iris/score", "application/json", nil)
+		if err != nil {
+			t.Fatalf("after request %d: %v", i, err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(got) != "ok" {
+			t.Fatalf("after request %d: = %d %q, want 200 ok", i, resp.StatusCode, got)
+		}
+	}
+}
+
+// Header names are matched whatever their case: a pod that writes them in
+// lower case (as Python servers do) gets no hop-by-hop header and no
+// second Date through.
+func TestLowerCasePodHeaders(t *testing.T) {
+	r := newProxyRouter(t, nil)
+	v := testVersion("iris", "blue", 0, true)
+	r.table.setRouting("s", testRouting("iris", v))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					_, _ = io.Copy(io.Discard, req.Body)
+					_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: Mon, 01 Jan 2024 00:00:00 GMT\r\n"+
+						"keep-alive: timeout=5\r\nconnection: keep-alive\r\nx-model: lower\r\ncontent-length: 2\r\n\r\nok")
+				}
+			}()
+		}
+	}()
+	setBackends(t, r, v, ln.Addr().String())
+	resp, err := http.Post(listen(t, r)+"/api/v1/service/iris/score", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(got) != "ok" {
+		t.Fatalf("= %d %q, want 200 ok", resp.StatusCode, got)
+	}
+	h := resp.Header
+	if len(h["Date"]) != 1 || h.Get("Keep-Alive") != "" || h.Get("X-Model") != "lower" || h.Get("Content-Type") != "text/plain" {
+		t.Errorf("client got headers %v, want one Date, no Keep-Alive, the pod's X-Model and Content-Type", h)
 	}
 }

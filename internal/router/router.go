@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -137,7 +136,8 @@ func (r *Router) server() *fasthttp.Server {
 		Handler:                      r.serve,
 		ErrorHandler:                 r.badRequest,
 		Logger:                       printfLogger{r.cfg.Log},
-		ReadTimeout:                  readTimeout,
+		ReadTimeout:                  headerTimeout,
+		HeaderReceived:               bodyTimeout,
 		IdleTimeout:                  2 * time.Minute,
 		ReadBufferSize:               16 << 10,
 		WriteBufferSize:              16 << 10,
@@ -150,8 +150,16 @@ func (r *Router) server() *fasthttp.Server {
 	}
 }
 
-// readTimeout bounds the time to read a request, body included.
-const readTimeout = 2 * time.Minute
+// headerTimeout bounds the time from a request's first byte (or a new
+// connection) to the end of its header.
+const headerTimeout = 10 * time.Second
+
+// bodyTimeout gives a request 2 minutes from the end of its header to
+// send its body; a streamed body is also bounded by the scoring timeout,
+// as it is sent on to the pod.
+func bodyTimeout(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+	return fasthttp.RequestConfig{ReadTimeout: 2 * time.Minute}
+}
 
 // Run starts watching the cluster (with Config.Kube), listens on
 // Config.Listen, marks the router ready once the routing table is filled,
@@ -210,6 +218,9 @@ func (r *Router) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	shutErr := srv.ShutdownWithContext(sctx)
+	// Shutdown does nothing to a server that has not registered its
+	// listener yet: closing it makes Serve return either way.
+	_ = ln.Close()
 	if err := <-served; err != nil {
 		return fmt.Errorf("router: serve: %w", err)
 	}
@@ -223,14 +234,8 @@ func (r *Router) Run(ctx context.Context) error {
 func (r *Router) serve(rc *fasthttp.RequestCtx) {
 	start := r.cfg.Now()
 	o := r.route(rc)
-	// A body the router did not forward (a refused request) is read off
-	// before the answer when it is no larger than a buffered one, so that
-	// a client still sending it gets the answer rather than a reset, and
-	// the connection stays open. Larger ones close the connection.
-	if body := rc.RequestBodyStream(); body != nil {
-		if n := rc.Request.Header.ContentLength(); n > 0 && n <= maxBuffered {
-			_, _ = io.Copy(io.Discard, body)
-		}
+	if !o.bodyTaken {
+		discardBody(rc)
 	}
 	elapsed := r.cfg.Now().Sub(start)
 	code := rc.Response.StatusCode()
@@ -253,15 +258,25 @@ func (r *Router) serve(rc *fasthttp.RequestCtx) {
 		slog.String("remote", rc.RemoteAddr().String()))
 }
 
-// badRequest answers a request the server could not read.
+// badRequest answers a request the server could not read: 408 when it
+// came too slowly (not counted when nothing came at all: an idle new
+// connection is no request), 431 for a header too large, 400 otherwise.
 func (r *Router) badRequest(rc *fasthttp.RequestCtx, err error) {
-	status := http.StatusBadRequest
+	var nothing fasthttp.ErrNothingRead
 	var small *fasthttp.ErrSmallBuffer
-	if errors.As(err, &small) {
-		status = http.StatusRequestHeaderFieldsTooLarge
+	var ne net.Error
+	switch {
+	case errors.As(err, &nothing):
+		apiError(rc, http.StatusRequestTimeout, "RequestTimeout", "no request arrived in time")
+		return
+	case errors.As(err, &ne) && ne.Timeout():
+		apiError(rc, http.StatusRequestTimeout, "RequestTimeout", "the request did not arrive in time")
+	case errors.As(err, &small):
+		apiError(rc, http.StatusRequestHeaderFieldsTooLarge, "HeaderTooLarge", "the request's header is too large")
+	default:
+		apiError(rc, http.StatusBadRequest, "BadRequest", fmt.Sprintf("failed to read the request: %v", err))
 	}
-	apiError(rc, status, "BadRequest", fmt.Sprintf("failed to read the request: %v", err))
-	r.metrics.observe(labelNone, status, 0)
+	r.metrics.observe(labelNone, rc.Response.StatusCode(), 0)
 }
 
 // printfLogger sends the server's own messages to the router's log.

@@ -50,6 +50,25 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// Run stops however soon after its start the context is cancelled, even
+// before its server has begun to serve.
+func TestRunStopsWhenCancelledAtOnce(t *testing.T) {
+	for i := range 20 {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- New(Config{Listen: "127.0.0.1:0"}).Run(ctx) }()
+		if i%2 == 1 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Fatalf("run %d: Run did not stop after its context was cancelled", i)
+		}
+	}
+}
+
 func TestRunReportsListenErrors(t *testing.T) {
 	err := New(Config{Listen: "127.0.0.1:not-a-port"}).Run(context.Background())
 	if err == nil {

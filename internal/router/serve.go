@@ -25,6 +25,7 @@ type outcome struct {
 	service     string
 	version     *version // nil when no version was chosen
 	routerError bool     // the router answered 502, 503 or 504 itself
+	bodyTaken   bool     // the request's body was read to be forwarded
 }
 
 // serveService authenticates a request for s, chooses its version and
@@ -60,7 +61,7 @@ func (r *Router) serveService(rc *fasthttp.RequestCtx, s *service, c call) outco
 			return out
 		}
 	}
-	out.version = v
+	out.version, out.bodyTaken = v, true
 	out.routerError = r.forward(rc, s, v, c)
 	rc.Response.Header.Set(VersionHeader, v.cfg.Name)
 	return out
@@ -78,6 +79,11 @@ func (r *Router) forward(rc *fasthttp.RequestCtx, s *service, v *version, c call
 		return false
 	}
 	defer body.done()
+	defer func() {
+		if body.unread() { // the pod failed or answered early
+			rc.SetConnectionClose()
+		}
+	}()
 
 	e, err := v.pool.acquire(ctx, s.queueWait)
 	if err != nil {
