@@ -41,11 +41,7 @@ type version struct {
 	weight  float64 // share of unpinned traffic, 0-100
 	pool    *pool
 	metrics *versionMetrics
-	hdr     []string // VersionHeader's value, shared by all answers
 }
-
-// header returns the value of VersionHeader for answers from v.
-func (v *version) header() []string { return v.hdr }
 
 // parseRouting decodes and checks a routing Secret's JSON (the name
 // defaults to name): what makes a service unroutable is an error here,
@@ -101,7 +97,7 @@ func newService(sr ServiceRouting, poolFor func(VersionRouting) *pool, m *metric
 	for _, vr := range sr.Versions {
 		p := poolFor(vr)
 		p.setMax(s.maxConc)
-		s.versions = append(s.versions, &version{cfg: vr, pool: p, metrics: m.forVersion(sr.Name, vr.Name), hdr: []string{vr.Name}})
+		s.versions = append(s.versions, &version{cfg: vr, pool: p, metrics: m.forVersion(sr.Name, vr.Name)})
 	}
 	s.invalid = s.setWeights()
 	return s
