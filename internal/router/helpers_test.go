@@ -147,6 +147,22 @@ func front(t testing.TB, r *Router) http.Handler {
 	})
 }
 
+// roundTrip sends req with http.DefaultClient and returns the answer and
+// its whole body; a request that gets no answer fails the test.
+func roundTrip(t testing.TB, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the answer: %v", req.Method, req.URL, err)
+	}
+	return resp, string(body)
+}
+
 // send makes one request through the router.
 func send(h http.Handler, method, target, body string, hdr ...string) *httptest.ResponseRecorder {
 	var rd io.Reader

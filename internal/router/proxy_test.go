@@ -245,13 +245,8 @@ func TestProxyHeaders(t *testing.T) {
 	req.Header.Set("Connection", "X-Secret")
 	req.Header.Set("X-Secret", "s")
 	req.Header.Set("Te", "trailers")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+	resp, body := roundTrip(t, req)
+	if resp.StatusCode != http.StatusOK || body != "ok" {
 		t.Fatalf("= %d %q, want 200 ok", resp.StatusCode, body)
 	}
 	w := struct{ hdr http.Header }{resp.Header}
@@ -315,15 +310,10 @@ func TestProxyBodies(t *testing.T) {
 			}
 			req, _ := http.NewRequest("POST", base+"/api/v1/service/iris/score?q=1", body)
 			req.Header.Set("X-Trace", "t")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			resp, got := roundTrip(t, req)
 			sum := sha256.Sum256(data)
 			want := fmt.Sprintf("%d %x q=1 t blue", tc.size, sum[:4])
-			if resp.StatusCode != http.StatusOK || string(got) != want {
+			if resp.StatusCode != http.StatusOK || got != want {
 				t.Fatalf("= %d %q, want 200 %q", resp.StatusCode, got, want)
 			}
 			if resp.Header.Get("Content-Type") != "text/plain" || resp.Header.Get(VersionHeader) != "blue" {
@@ -448,13 +438,9 @@ func TestPodAnswersBeforeTheBody(t *testing.T) {
 				t.Errorf("request %d: the answer left the connection open with the body unread", i)
 			}
 		}
-		resp, err = http.Post(base+"/api/v1/service/iris/score", "application/json", nil)
-		if err != nil {
-			t.Fatalf("after request %d: %v", i, err)
-		}
-		got, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || string(got) != "ok" {
+		req, _ := http.NewRequest("POST", base+"/api/v1/service/iris/score", nil)
+		resp, got := roundTrip(t, req)
+		if resp.StatusCode != http.StatusOK || got != "ok" {
 			t.Fatalf("after request %d: = %d %q, want 200 ok", i, resp.StatusCode, got)
 		}
 	}
@@ -494,13 +480,9 @@ func TestLowerCasePodHeaders(t *testing.T) {
 		}
 	}()
 	setBackends(t, r, v, ln.Addr().String())
-	resp, err := http.Post(listen(t, r)+"/api/v1/service/iris/score", "application/json", strings.NewReader("{}"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || string(got) != "ok" {
+	req, _ := http.NewRequest("POST", listen(t, r)+"/api/v1/service/iris/score", strings.NewReader("{}"))
+	resp, got := roundTrip(t, req)
+	if resp.StatusCode != http.StatusOK || got != "ok" {
 		t.Fatalf("= %d %q, want 200 ok", resp.StatusCode, got)
 	}
 	h := resp.Header
