@@ -175,3 +175,9 @@ func SupportedAPIVersion(v string) bool {
 	}
 	return false
 }
+
+// GUID formats 16 random bytes as the GUIDs ARM uses for ids
+// (8-4-4-4-12 hex digits).
+func GUID(b [16]byte) string {
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -13,17 +13,11 @@ import (
 	"strings"
 
 	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/operation"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/store"
 )
 
-// Operation kinds on managed clusters.
-const (
-	kindClusterCreate = "managedCluster.create"
-	kindClusterScale  = "managedCluster.scale"
-	kindClusterDelete = "managedCluster.delete"
-	kindClusterStart  = "managedCluster.start"
-)
 
 // clusterInput is what a cluster operation needs to run (or resume).
 type clusterInput struct {
@@ -368,7 +362,7 @@ func (m *Manager) Versions(ctx context.Context, location string) ([]provider.Ver
 // provision decodes a cluster or compute operation and carries out its
 // step at the provider; each step is idempotent, so a resumed operation
 // picks up where the last run stopped. For deletes the cluster is nil.
-func (m *Manager) provision(ctx context.Context, op store.Operation) (clusterInput, api.ResourceID, *provider.Cluster, error) {
+func (m *Manager) provision(ctx context.Context, op operation.Op, step providerStep, j operation.Journal, progress operation.Progress) (clusterInput, api.ResourceID, *provider.Cluster, error) {
 	var in clusterInput
 	if err := json.Unmarshal(op.Input, &in); err != nil {
 		return in, api.ResourceID{}, nil, err
@@ -381,31 +375,47 @@ func (m *Manager) provision(ctx context.Context, op store.Operation) (clusterInp
 	if err != nil {
 		return in, id, nil, err
 	}
-	j := opJournal{m: m, id: op.ID}
-	ctx = provider.WithJournal(ctx, j)
-	progress := j.progress()
-	var c *provider.Cluster
-	switch op.Kind {
-	case kindClusterCreate, kindComputeCreate:
-		c, err = ensureCluster(ctx, p, in.Spec, progress)
-	case kindClusterScale, kindComputeScale:
-		c, err = p.Scale(ctx, in.Spec.Name, in.Count, progress)
-	case kindClusterStart:
-		c, err = startCluster(ctx, p, in.Spec.Name, progress)
-	default: // delete
-		if err := p.Delete(ctx, in.Spec.Name, progress); err != nil && !errors.Is(err, provider.ErrNotFound) {
-			return in, id, nil, err
-		}
-	}
-	if c != nil && len(c.Warnings) > 0 {
-		_ = j.Save(warningsKey, strings.Join(c.Warnings, "\n"))
+	c, err := step(provider.WithJournal(ctx, j), p, in, provider.Progress(progress))
+	if c != nil {
+		_ = operation.Warn(j, c.Warnings)
 	}
 	return in, id, c, err
 }
 
-// runCluster carries out a cluster operation and records the cluster.
-func (m *Manager) runCluster(ctx context.Context, op store.Operation) error {
-	_, id, c, err := m.provision(ctx, op)
+// providerStep is what an operation on a cluster asks of its provider.
+type providerStep func(ctx context.Context, p provider.Provider, in clusterInput, progress provider.Progress) (*provider.Cluster, error)
+
+func stepCreate(ctx context.Context, p provider.Provider, in clusterInput, progress provider.Progress) (*provider.Cluster, error) {
+	return ensureCluster(ctx, p, in.Spec, progress)
+}
+
+func stepScale(ctx context.Context, p provider.Provider, in clusterInput, progress provider.Progress) (*provider.Cluster, error) {
+	return p.Scale(ctx, in.Spec.Name, in.Count, progress)
+}
+
+func stepStart(ctx context.Context, p provider.Provider, in clusterInput, progress provider.Progress) (*provider.Cluster, error) {
+	return startCluster(ctx, p, in.Spec.Name, progress)
+}
+
+// stepDelete returns no cluster: it is gone.
+func stepDelete(ctx context.Context, p provider.Provider, in clusterInput, progress provider.Progress) (*provider.Cluster, error) {
+	if err := p.Delete(ctx, in.Spec.Name, progress); err != nil && !errors.Is(err, provider.ErrNotFound) {
+		return nil, err
+	}
+	return nil, nil
+}
+
+// clusterOp is an operation on a managed cluster: one provider step, then
+// the cluster's record.
+type clusterOp struct {
+	m    *Manager
+	step providerStep
+}
+
+// Run carries out the step and records the cluster.
+func (k clusterOp) Run(ctx context.Context, op operation.Op, j operation.Journal, progress operation.Progress) error {
+	m := k.m
+	_, id, c, err := m.provision(ctx, op, k.step, j, progress)
 	switch {
 	case err != nil:
 		return err
@@ -416,6 +426,11 @@ func (m *Manager) runCluster(ctx context.Context, op store.Operation) error {
 		return nil
 	}
 	return m.clusterReady(ctx, id, c)
+}
+
+// Failed records why on the cluster.
+func (k clusterOp) Failed(ctx context.Context, op operation.Op, cause error) {
+	k.m.clusterFailed(ctx, op, cause)
 }
 
 // startCluster restarts what of an existing cluster does not run; it
@@ -473,7 +488,7 @@ func (m *Manager) clusterReady(ctx context.Context, id api.ResourceID, c *provid
 }
 
 // clusterFailed records why a cluster operation failed.
-func (m *Manager) clusterFailed(ctx context.Context, op store.Operation, cause error) {
+func (m *Manager) clusterFailed(ctx context.Context, op operation.Op, cause error) {
 	var in clusterInput
 	if json.Unmarshal(op.Input, &in) != nil {
 		return
@@ -485,7 +500,7 @@ func (m *Manager) clusterFailed(ctx context.Context, op store.Operation, cause e
 			return err
 		}
 		mc.Properties.ProvisioningState = api.StateFailed
-		d := errorDetail(cause)
+		d := ErrorDetail(cause)
 		mc.Properties.ProvisioningError = &d
 		return putJSON(ctx, tx, in.ClusterID, api.TypeManagedCluster, r.Parent, &mc)
 	})

@@ -14,14 +14,6 @@ import (
 	"github.com/kubeml/kubeml/internal/vmsize"
 )
 
-// Operation kinds on computes.
-const (
-	kindComputeCreate = "compute.create"
-	kindComputeScale  = "compute.scale"
-	kindComputeDelete = "compute.delete"
-	kindComputeAttach = "compute.attach"
-	kindComputeDetach = "compute.detach"
-)
 
 // Underlying resource actions of a compute delete.
 const (

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/operation"
 	"github.com/kubeml/kubeml/internal/cluster"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/store"
@@ -294,14 +295,19 @@ func (m *Manager) ComputeNodes(ctx context.Context, id api.ResourceID) (*api.Com
 	return out, nil
 }
 
-// runCompute carries out a compute operation on its cluster, then records
-// the compute's new state.
-func (m *Manager) runCompute(ctx context.Context, op store.Operation) error {
-	switch op.Kind {
-	case kindComputeAttach, kindComputeDetach:
-		return m.runAttachment(ctx, op)
-	}
-	in, clusterID, c, err := m.provision(ctx, op)
+// computeOp is an operation on a created compute: one provider step on
+// its cluster, then the compute's record (and for a create, kubeml's
+// services in the new cluster).
+type computeOp struct {
+	m      *Manager
+	step   providerStep
+	create bool
+}
+
+// Run carries out the step, then records the compute's new state.
+func (k computeOp) Run(ctx context.Context, op operation.Op, j operation.Journal, progress operation.Progress) error {
+	m := k.m
+	in, clusterID, c, err := m.provision(ctx, op, k.step, j, progress)
 	if err != nil {
 		return err
 	}
@@ -318,7 +324,7 @@ func (m *Manager) runCompute(ctx context.Context, op store.Operation) error {
 	if err := m.clusterReady(ctx, clusterID, c); err != nil {
 		return err
 	}
-	if op.Kind == kindComputeCreate {
+	if k.create {
 		if err := m.installServices(ctx, in.ComputeID, in.Purpose); err != nil {
 			return err
 		}
@@ -332,24 +338,36 @@ func (m *Manager) runCompute(ctx context.Context, op store.Operation) error {
 	})
 }
 
-// runAttachment installs (attach) or removes (detach) kubeml's services
-// in a compute's cluster; a detached compute leaves the workspace.
-func (m *Manager) runAttachment(ctx context.Context, op store.Operation) error {
+// Failed records why on the compute and its cluster. A failed create
+// leaves no cluster behind (providers roll back), so its cluster record
+// goes too.
+func (k computeOp) Failed(ctx context.Context, op operation.Op, cause error) {
+	m := k.m
+	in, ok := m.computeFailed(ctx, op, cause)
+	if !ok {
+		return
+	}
+	if k.create {
+		if p, err := m.cfg.Providers.Get(in.Provider); err == nil {
+			if _, err := p.Get(ctx, in.Spec.Name); errors.Is(err, provider.ErrNotFound) {
+				_ = m.cfg.Store.Delete(ctx, in.ClusterID)
+				return
+			}
+		}
+	}
+	m.clusterFailed(ctx, op, cause)
+}
+
+// attachOp installs kubeml's services in an attached compute's cluster.
+type attachOp struct{ m *Manager }
+
+// Run scopes the credentials if asked, installs the services and marks
+// the compute Succeeded.
+func (k attachOp) Run(ctx context.Context, op operation.Op, _ operation.Journal, _ operation.Progress) error {
+	m := k.m
 	var in clusterInput
 	if err := json.Unmarshal(op.Input, &in); err != nil {
 		return err
-	}
-	if op.Kind == kindComputeDetach {
-		if err := m.removeServices(ctx, in.ComputeID); err != nil {
-			if !in.Force {
-				return fmt.Errorf("%w (detach with --force to forget the compute anyway)", err)
-			}
-			m.cfg.Log.Warn("forced detach: could not clean the cluster", "compute", in.ComputeID, "err", err)
-		}
-		if err := m.cfg.Store.Delete(ctx, in.ComputeID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		return nil
 	}
 	if in.Scoped {
 		if err := m.scopeCredentials(ctx, in.ComputeID); err != nil {
@@ -363,6 +381,45 @@ func (m *Manager) runAttachment(ctx context.Context, op store.Operation) error {
 		c.Properties.ProvisioningState = api.StateSucceeded
 		c.Properties.ProvisioningErrors = nil
 	})
+}
+
+// Failed marks the compute failed and removes what the attach installed,
+// leaving the cluster as it was so a retry can attach.
+func (k attachOp) Failed(ctx context.Context, op operation.Op, cause error) {
+	if in, ok := k.m.computeFailed(ctx, op, cause); ok {
+		if err := k.m.removeServices(ctx, in.ComputeID); err != nil {
+			k.m.cfg.Log.Warn("failed to clean up a failed attach", "compute", in.ComputeID, "err", err)
+		}
+	}
+}
+
+// detachOp removes kubeml's services from a compute's cluster; the
+// detached compute leaves the workspace.
+type detachOp struct{ m *Manager }
+
+// Run removes the services (forgetting the compute anyway when forced)
+// and deletes the compute.
+func (k detachOp) Run(ctx context.Context, op operation.Op, _ operation.Journal, _ operation.Progress) error {
+	m := k.m
+	var in clusterInput
+	if err := json.Unmarshal(op.Input, &in); err != nil {
+		return err
+	}
+	if err := m.removeServices(ctx, in.ComputeID); err != nil {
+		if !in.Force {
+			return fmt.Errorf("%w (detach with --force to forget the compute anyway)", err)
+		}
+		m.cfg.Log.Warn("forced detach: could not clean the cluster", "compute", in.ComputeID, "err", err)
+	}
+	if err := m.cfg.Store.Delete(ctx, in.ComputeID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// Failed marks the compute failed.
+func (k detachOp) Failed(ctx context.Context, op operation.Op, cause error) {
+	k.m.computeFailed(ctx, op, cause)
 }
 
 func (m *Manager) updateComputeJSON(ctx context.Context, id string, fn func(*api.Compute)) error {
@@ -379,39 +436,18 @@ func (m *Manager) updateComputeJSON(ctx context.Context, id string, fn func(*api
 	})
 }
 
-// computeFailed records why a compute operation failed. A failed create
-// leaves no cluster behind (providers roll back), so its cluster record
-// goes too.
-func (m *Manager) computeFailed(ctx context.Context, op store.Operation, cause error) {
+// computeFailed records on the compute why its operation failed, and
+// returns the operation's input.
+func (m *Manager) computeFailed(ctx context.Context, op operation.Op, cause error) (clusterInput, bool) {
 	var in clusterInput
 	if json.Unmarshal(op.Input, &in) != nil {
-		return
+		return in, false
 	}
-	ctx = context.WithoutCancel(ctx)
 	_ = m.updateComputeJSON(ctx, in.ComputeID, func(c *api.Compute) {
 		c.Properties.ProvisioningState = api.StateFailed
-		c.Properties.ProvisioningErrors = append(c.Properties.ProvisioningErrors, api.ProvisioningError{Error: errorDetail(cause)})
+		c.Properties.ProvisioningErrors = append(c.Properties.ProvisioningErrors, api.ProvisioningError{Error: ErrorDetail(cause)})
 	})
-	switch op.Kind {
-	case kindComputeAttach: // leave the cluster as it was, so a retry can attach
-		if err := m.removeServices(ctx, in.ComputeID); err != nil {
-			m.cfg.Log.Warn("failed to clean up a failed attach", "compute", in.ComputeID, "err", err)
-		}
-		return
-	case kindComputeDetach:
-		return
-	case kindComputeCreate:
-	default:
-		m.clusterFailed(ctx, op, cause)
-		return
-	}
-	if p, err := m.cfg.Providers.Get(in.Provider); err == nil {
-		if _, err := p.Get(ctx, in.Spec.Name); errors.Is(err, provider.ErrNotFound) {
-			_ = m.cfg.Store.Delete(ctx, in.ClusterID)
-			return
-		}
-	}
-	m.clusterFailed(ctx, op, cause)
+	return in, true
 }
 
 // sslIn is the request's SSL configuration (with its secrets, which

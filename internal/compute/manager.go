@@ -3,7 +3,6 @@ package compute
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,27 +10,27 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/operation"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/store"
 )
 
 // Config wires a Manager.
 type Config struct {
-	Store     store.Store
+	Store store.Store
+	// Operations is the engine the manager's operations run on; the
+	// manager registers its kinds there.
+	Operations *operation.Engine
 	Providers provider.Registry
 	// Locations maps each configured location to a provider name.
 	Locations map[string]string
 	Log       *slog.Logger
 	Now       func() time.Time
-	// Rand supplies randomness for generated names and ids.
+	// Rand supplies randomness for generated names.
 	Rand func(b []byte)
-	// MaxAttempts bounds how often an operation is started (resumes after
-	// crashes included) before it is failed. Default 3.
-	MaxAttempts int
 	// ServerID names this server in the attachment records it writes.
 	ServerID string
 	// MinVersion and MaxVersion bound the Kubernetes minor versions that
@@ -42,19 +41,17 @@ type Config struct {
 	RouterImage string
 }
 
-// Manager runs the workspace's long operations. Each is recorded in the
-// store before its work starts; Resume picks up those a crash interrupted.
+// Manager manages workspaces, managed clusters and computes. Its long
+// operations run on the operation engine, which records each before its
+// work starts and resumes those a crash interrupted.
 type Manager struct {
-	cfg     Config
-	mu      sync.Mutex
-	running map[string]bool
-	wg      sync.WaitGroup
-	ctx     context.Context
-	kinds   map[string]Kind
+	cfg Config
+	ops *operation.Engine
 }
 
-// NewManager returns a manager; call Resume once to start its work.
-func NewManager(cfg Config) *Manager {
+// NewManager returns a manager with its operation kinds registered on
+// cfg.Operations; call Resume once to start the work.
+func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -64,16 +61,20 @@ func NewManager(cfg Config) *Manager {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	if cfg.MaxAttempts == 0 {
-		cfg.MaxAttempts = 3
-	}
 	if cfg.MinVersion == "" {
 		cfg.MinVersion, cfg.MaxVersion = DefaultMinVersion, DefaultMaxVersion
 	}
 	if cfg.RouterImage == "" {
 		cfg.RouterImage = DefaultRouterImage
 	}
-	return &Manager{cfg: cfg, running: map[string]bool{}, ctx: context.Background()}
+	if cfg.Operations == nil {
+		return nil, errors.New("compute: no operation engine")
+	}
+	m := &Manager{cfg: cfg, ops: cfg.Operations}
+	if err := m.register(); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // APIError is an error a client caused or must know about, with its HTTP
@@ -114,23 +115,21 @@ func (m *Manager) ProviderFor(location string) (provider.Provider, error) {
 	return m.cfg.Providers.Get(name)
 }
 
-// Resume starts every operation a previous run left in progress, and
-// makes the manager run new ones under ctx. Call it once.
+// Resume starts every operation a previous run left in progress (of
+// every kind on the engine), makes the engine run new ones under ctx,
+// and restarts stopped clusters. Call it once.
 func (m *Manager) Resume(ctx context.Context) error {
-	m.ctx = ctx
-	ops, err := m.cfg.Store.Operations(ctx, api.StatusInProgress)
+	ops, err := m.ops.Resume(ctx)
 	if err != nil {
-		return fmt.Errorf("failed to list unfinished operations: %w", err)
+		return err
 	}
 	busy := map[string]bool{}
 	for _, op := range ops {
-		m.cfg.Log.Info("resuming operation", "id", op.ID, "kind", op.Kind, "resource", op.ResourceID, "attempt", op.Attempts+1)
 		busy[strings.ToLower(op.ResourceID)] = true
 		var in clusterInput
 		if json.Unmarshal(op.Input, &in) == nil {
 			busy[strings.ToLower(in.ClusterID)] = true
 		}
-		m.start(op)
 	}
 	return m.restartStopped(ctx, busy)
 }
@@ -174,90 +173,16 @@ func (m *Manager) restartStopped(ctx context.Context, busy map[string]bool) erro
 }
 
 // Wait waits for running operations (after the Resume context is done).
-func (m *Manager) Wait() { m.wg.Wait() }
+func (m *Manager) Wait() { m.ops.Drain() }
 
 // record writes op and the resource writes of fn in one transaction, then
 // starts op.
 func (m *Manager) record(ctx context.Context, kind, resourceID string, input any, fn func(tx store.Tx) error) (string, error) {
-	in, err := json.Marshal(input)
-	if err != nil {
-		return "", err
-	}
-	op := store.Operation{ID: m.newID(), Kind: kind, ResourceID: resourceID, Status: api.StatusInProgress, Input: in, Created: m.cfg.Now(), Updated: m.cfg.Now()}
-	err = m.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		return tx.CreateOperation(ctx, op)
-	})
-	if err != nil {
-		return "", err
-	}
-	m.start(op)
-	return op.ID, nil
+	return m.ops.Record(ctx, kind, resourceID, input, fn)
 }
 
-func (m *Manager) newID() string {
-	b := make([]byte, 16)
-	m.cfg.Rand(b)
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-// start runs op in the background unless it runs already.
-func (m *Manager) start(op store.Operation) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.running[op.ID] {
-		return
-	}
-	m.running[op.ID] = true
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		defer func() { m.mu.Lock(); delete(m.running, op.ID); m.mu.Unlock() }()
-		m.execute(op)
-	}()
-}
-
-// execute runs one operation to its end and records the outcome.
-func (m *Manager) execute(op store.Operation) {
-	ctx := m.ctx
-	op.Attempts++
-	op.Updated = m.cfg.Now()
-	if err := m.cfg.Store.UpdateOperation(ctx, op); err != nil {
-		m.cfg.Log.Error("failed to record operation start", "id", op.ID, "err", err)
-		return
-	}
-	var err error
-	if op.Attempts > m.cfg.MaxAttempts {
-		err = fmt.Errorf("gave up after %d attempts", m.cfg.MaxAttempts)
-	} else {
-		err = m.run(ctx, op)
-	}
-	if ctx.Err() != nil {
-		return // the server is stopping: the next run resumes it
-	}
-	if cur, err := m.cfg.Store.GetOperation(ctx, op.ID); err == nil {
-		op.Input = cur.Input // keep the checkpoints the run journaled
-	}
-	op.Updated = m.cfg.Now()
-	op.Status = api.StatusSucceeded
-	if err != nil {
-		op.Status = api.StatusFailed
-		op.Error, _ = json.Marshal(errorDetail(err))
-		m.cfg.Log.Warn("operation failed", "id", op.ID, "kind", op.Kind, "resource", op.ResourceID, "err", err)
-		m.failed(ctx, op, err)
-	} else {
-		m.cfg.Log.Info("operation succeeded", "id", op.ID, "kind", op.Kind, "resource", op.ResourceID)
-	}
-	if uerr := m.cfg.Store.UpdateOperation(context.WithoutCancel(ctx), op); uerr != nil {
-		m.cfg.Log.Error("failed to record operation end", "id", op.ID, "err", uerr)
-	}
-}
-
-// errorDetail turns an error into the ARM error an operation reports.
-func errorDetail(err error) api.ErrorDetail {
+// ErrorDetail turns an error into the ARM error an operation reports.
+func ErrorDetail(err error) api.ErrorDetail {
 	var ae *APIError
 	if errors.As(err, &ae) {
 		return ae.ErrorDetail
@@ -275,47 +200,7 @@ func errorDetail(err error) api.ErrorDetail {
 
 // Operation returns an operation's status in ARM shape.
 func (m *Manager) Operation(ctx context.Context, id string) (*api.Operation, error) {
-	op, err := m.cfg.Store.GetOperation(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	out := &api.Operation{ID: id, Name: id, Status: op.Status, StartTime: &op.Created, Properties: operationProperties(op.Input)}
-	if op.Status != api.StatusInProgress {
-		out.EndTime = &op.Updated
-	}
-	if len(op.Error) > 0 {
-		var d api.ErrorDetail
-		if json.Unmarshal(op.Error, &d) == nil {
-			out.Error = &d
-		}
-	}
-	return out, nil
-}
-
-func (m *Manager) run(ctx context.Context, op store.Operation) error {
-	switch op.Kind {
-	case kindClusterCreate, kindClusterScale, kindClusterDelete, kindClusterStart:
-		return m.runCluster(ctx, op)
-	case kindComputeCreate, kindComputeScale, kindComputeDelete, kindComputeAttach, kindComputeDetach:
-		return m.runCompute(ctx, op)
-	}
-	if k, ok := m.kinds[op.Kind]; ok {
-		return k.Run(ctx, op)
-	}
-	return fmt.Errorf("unknown operation kind %q", op.Kind)
-}
-
-func (m *Manager) failed(ctx context.Context, op store.Operation, err error) {
-	if k, ok := m.kinds[op.Kind]; ok && k.Failed != nil {
-		k.Failed(ctx, op, err)
-		return
-	}
-	switch op.Kind {
-	case kindClusterCreate, kindClusterScale, kindClusterDelete, kindClusterStart:
-		m.clusterFailed(ctx, op, err)
-	case kindComputeCreate, kindComputeScale, kindComputeDelete, kindComputeAttach, kindComputeDetach:
-		m.computeFailed(ctx, op, err)
-	}
+	return m.ops.Get(ctx, id)
 }
 
 // busy reports whether a provisioning state means an operation runs.

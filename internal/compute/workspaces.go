@@ -32,7 +32,9 @@ func (m *Manager) PutWorkspace(ctx context.Context, id api.ResourceID, ws api.Wo
 			created = true
 			out = api.Workspace{ID: id.String(), Name: id.Name, Type: api.TypeWorkspace,
 				SystemData: &api.SystemData{CreatedAt: &now, CreatedBy: "kubeml", CreatedByType: "Application"}}
-			out.Properties.WorkspaceID = m.newID()
+			var b [16]byte
+			m.cfg.Rand(b[:])
+			out.Properties.WorkspaceID = api.GUID(b)
 		} else if err != nil {
 			return err
 		}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/kubeml/kubeml/internal/blob"
 	"github.com/kubeml/kubeml/internal/compute"
+	"github.com/kubeml/kubeml/internal/operation"
 	"github.com/kubeml/kubeml/internal/image"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/provider/local"
@@ -101,11 +102,18 @@ func New(cfg Config, providers provider.Registry, log *slog.Logger) (*Server, er
 		cfg.RouterImage = ownImage()
 	}
 	s := &Server{cfg: cfg, log: log, store: st, tokenHash: hash, unlock: unlock}
-	s.mgr = compute.NewManager(compute.Config{Store: st, Providers: providers, Locations: cfg.Locations, Log: log,
-		ServerID: serverID, MinVersion: cfg.MinKubernetesVersion, MaxVersion: cfg.MaxKubernetesVersion, RouterImage: cfg.RouterImage})
+	ops := operation.New(operation.Config{Store: st, Log: log, Describe: compute.ErrorDetail})
 	s.registry = &registry.Registry{Store: st, Blobs: blob.Dir{Root: filepath.Join(cfg.DataDir, "blobs")}, Runtimes: runtimes.All(),
 		InUse: webservice.ModelInUse}
-	s.services = webservice.New(s.mgr, st, s.registry)
+	s.mgr, err = compute.NewManager(compute.Config{Store: st, Operations: ops, Providers: providers, Locations: cfg.Locations, Log: log,
+		ServerID: serverID, MinVersion: cfg.MinKubernetesVersion, MaxVersion: cfg.MaxKubernetesVersion, RouterImage: cfg.RouterImage})
+	if err == nil {
+		s.services, err = webservice.New(ops, s.mgr, st, s.registry)
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.metrics = newMetrics()
 	return s, nil
 }

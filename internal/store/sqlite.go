@@ -58,6 +58,21 @@ var migrations = []string{
 		nonce      BLOB NOT NULL,
 		ciphertext BLOB NOT NULL
 	);`,
+	// Checkpoints and progress leave the operation's input for a table of
+	// their own; those a running operation had journaled move along.
+	`CREATE TABLE operation_checkpoints (
+		operation_id TEXT NOT NULL REFERENCES operations (id) ON DELETE CASCADE,
+		key          TEXT NOT NULL,
+		value        TEXT NOT NULL,
+		PRIMARY KEY (operation_id, key)
+	);
+	INSERT INTO operation_checkpoints (operation_id, key, value)
+		SELECT o.id, j.key, j.value
+		FROM operations o, json_each(CAST(o.input AS TEXT), '$.checkpoints') j
+		WHERE json_valid(CAST(o.input AS TEXT)) AND json_type(CAST(o.input AS TEXT), '$.checkpoints') = 'object'
+			AND j.type = 'text';
+	UPDATE operations SET input = CAST(json_remove(CAST(input AS TEXT), '$.checkpoints') AS BLOB)
+		WHERE json_valid(CAST(input AS TEXT)) AND json_type(CAST(input AS TEXT), '$.checkpoints') IS NOT NULL;`,
 }
 
 // OpenSQLite opens (creating if needed) the database at path and brings its
@@ -217,6 +232,14 @@ func (s *SQLite) GetOperation(ctx context.Context, id string) (Operation, error)
 
 func (s *SQLite) Operations(ctx context.Context, status string) ([]Operation, error) {
 	return s.reader().Operations(ctx, status)
+}
+
+func (s *SQLite) SaveCheckpoint(ctx context.Context, opID, key, value string) error {
+	return s.Update(ctx, func(tx Tx) error { return tx.SaveCheckpoint(ctx, opID, key, value) })
+}
+
+func (s *SQLite) Checkpoints(ctx context.Context, opID string) (map[string]string, error) {
+	return s.reader().Checkpoints(ctx, opID)
 }
 
 func (s *SQLite) PutSecret(ctx context.Context, name string, data []byte) error {

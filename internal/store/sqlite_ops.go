@@ -101,3 +101,36 @@ func (t *sqlTx) Operations(ctx context.Context, status string) ([]Operation, err
 	}
 	return out, nil
 }
+
+func (t *sqlTx) SaveCheckpoint(ctx context.Context, opID, key, value string) error {
+	res, err := t.q.ExecContext(ctx, `INSERT INTO operation_checkpoints (operation_id, key, value)
+		SELECT id, ?, ? FROM operations WHERE id = ?
+		ON CONFLICT (operation_id, key) DO UPDATE SET value = excluded.value`, key, value, opID)
+	if err != nil {
+		return fmt.Errorf("failed to save checkpoint %q of operation %q: %w", key, opID, err)
+	}
+	if ok, err := affected(res); err != nil || !ok {
+		return fmt.Errorf("failed to save checkpoint %q of operation %q: %w", key, opID, errors.Join(ErrNotFound, err))
+	}
+	return nil
+}
+
+func (t *sqlTx) Checkpoints(ctx context.Context, opID string) (map[string]string, error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT key, value FROM operation_checkpoints WHERE operation_id = ?`, opID)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read checkpoints of operation %q: %w", opID, err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("failed to read checkpoints of operation %q: %w", opID, err)
+		}
+		out[k] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to read checkpoints of operation %q: %w", opID, err)
+	}
+	return out, nil
+}

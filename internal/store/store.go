@@ -63,6 +63,10 @@ type Tx interface {
 	GetOperation(ctx context.Context, id string) (Operation, error)
 	// Operations returns operations in the given status ("" = all), oldest first.
 	Operations(ctx context.Context, status string) ([]Operation, error)
+	// SaveCheckpoint sets one checkpoint of an operation (ErrNotFound if
+	// the operation is absent); Checkpoints returns them all.
+	SaveCheckpoint(ctx context.Context, opID, key, value string) error
+	Checkpoints(ctx context.Context, opID string) (map[string]string, error)
 
 	// PutSecret stores data encrypted under name (e.g. "<id>/kubeconfig").
 	PutSecret(ctx context.Context, name string, data []byte) error

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/compute"
+	"github.com/kubeml/kubeml/internal/operation"
 	"github.com/kubeml/kubeml/internal/store"
 )
 
@@ -31,6 +32,7 @@ type Models interface {
 
 // Manager creates, updates and deletes web services.
 type Manager struct {
+	Ops     *operation.Engine
 	Compute *compute.Manager
 	Store   store.Store
 	Models  Models
@@ -39,13 +41,17 @@ type Manager struct {
 	TokenLife time.Duration
 }
 
-// New returns a manager and registers its operation kinds with the
-// compute manager (call it before the compute manager's Resume).
-func New(cm *compute.Manager, st store.Store, models Models) *Manager {
-	m := &Manager{Compute: cm, Store: st, Models: models, Now: time.Now, TokenLife: time.Hour}
-	cm.Handle(kindDeploy, compute.Kind{Run: m.runDeploy, Failed: m.deployFailed})
-	cm.Handle(kindDelete, compute.Kind{Run: m.runDelete, Failed: m.deployFailed})
-	return m
+// New returns a manager and registers its operation kinds on ops (call
+// it before the engine resumes).
+func New(ops *operation.Engine, cm *compute.Manager, st store.Store, models Models) (*Manager, error) {
+	m := &Manager{Ops: ops, Compute: cm, Store: st, Models: models, Now: time.Now, TokenLife: time.Hour}
+	err := errors.Join(
+		ops.Register(kindDeploy, operation.Funcs{RunFunc: m.runDeploy, FailedFunc: m.deployFailed}),
+		ops.Register(kindDelete, operation.Funcs{RunFunc: m.runDelete, FailedFunc: m.deployFailed}))
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // input is what a service operation needs to run or resume.

@@ -15,6 +15,7 @@ import (
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/cluster"
 	"github.com/kubeml/kubeml/internal/compute"
+	"github.com/kubeml/kubeml/internal/operation"
 	"github.com/kubeml/kubeml/internal/router"
 	"github.com/kubeml/kubeml/internal/store"
 )
@@ -44,7 +45,7 @@ func (m *Manager) load(ctx context.Context, op store.Operation) (input, *api.Ser
 
 // runDeploy applies the service to its cluster and waits for it; it is
 // idempotent, so a resumed deploy runs it again.
-func (m *Manager) runDeploy(ctx context.Context, op store.Operation) error {
+func (m *Manager) runDeploy(ctx context.Context, op operation.Op, _ operation.Journal, progress operation.Progress) error {
 	in, s, id, err := m.load(ctx, op)
 	if err != nil {
 		return err
@@ -61,12 +62,10 @@ func (m *Manager) runDeploy(ctx context.Context, op store.Operation) error {
 	if err != nil {
 		return err
 	}
-	progress := m.Compute.Progress(op.ID)
-	report := func(step string) { progress(step) }
-	if err := cluster.ApplyWebService(ctx, cs, ws, report); err != nil {
+	if err := cluster.ApplyWebService(ctx, cs, ws, progress); err != nil {
 		return err
 	}
-	if err := cluster.WaitWebService(ctx, cs, ws, report); err != nil {
+	if err := cluster.WaitWebService(ctx, cs, ws, progress); err != nil {
 		return err
 	}
 	base, err := cluster.RouterURL(ctx, cs)
@@ -163,7 +162,7 @@ func (m *Manager) update(ctx context.Context, id string, fn func(*api.Service)) 
 
 // deployFailed records why a deploy or delete failed, with the reason
 // read from the cluster when there is one.
-func (m *Manager) deployFailed(ctx context.Context, op store.Operation, cause error) {
+func (m *Manager) deployFailed(ctx context.Context, op operation.Op, cause error) {
 	var in input
 	if json.Unmarshal(op.Input, &in) != nil {
 		return
@@ -184,7 +183,7 @@ func (m *Manager) deployFailed(ctx context.Context, op store.Operation, cause er
 
 // runDelete removes the service from its cluster, then from the
 // workspace. A compute that is gone leaves nothing to clean.
-func (m *Manager) runDelete(ctx context.Context, op store.Operation) error {
+func (m *Manager) runDelete(ctx context.Context, op operation.Op, _ operation.Journal, _ operation.Progress) error {
 	in, s, _, err := m.load(ctx, op)
 	var ae *compute.APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {

@@ -80,7 +80,7 @@ func (m *Manager) CreateOrUpdate(ctx context.Context, id api.ResourceID, s api.S
 		out.Properties.ScoringURI, out.Properties.SwaggerURI = cur.Properties.ScoringURI, cur.Properties.SwaggerURI
 	}
 	in := input{ServiceID: sid, ComputeID: computeID.String()}
-	opID, err := m.Compute.Record(ctx, kindDeploy, sid, in, func(tx store.Tx) error {
+	opID, err := m.Ops.Record(ctx, kindDeploy, sid, in, func(tx store.Tx) error {
 		if _, err := tx.Get(ctx, ws.String()); err != nil {
 			return err
 		}
@@ -148,7 +148,7 @@ func (m *Manager) Delete(ctx context.Context, id api.ResourceID) (string, error)
 	cur.Properties.ProvisioningState, cur.Properties.State = api.StateDeleting, "Transitioning"
 	b, _ := json.Marshal(cur)
 	in := input{ServiceID: cur.ID, ComputeID: api.ComputeID(id.Subscription, id.ResourceGroup, id.Name, cur.Properties.ComputeName).String()}
-	return m.Compute.Record(ctx, kindDelete, cur.ID, in, func(tx store.Tx) error { return busyPut(ctx, tx, cur.ID, b) })
+	return m.Ops.Record(ctx, kindDelete, cur.ID, in, func(tx store.Tx) error { return busyPut(ctx, tx, cur.ID, b) })
 }
 
 // checkCapacity refuses versions the cluster has no room for, before
