@@ -7,17 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 
 	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/operation"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/store"
 )
-
 
 // clusterInput is what a cluster operation needs to run (or resume).
 type clusterInput struct {
@@ -79,7 +78,7 @@ func (m *Manager) CreateOrUpdateCluster(ctx context.Context, id api.ResourceID, 
 		return err
 	})
 	if errors.Is(err, store.ErrConflict) {
-		return nil, "", false, apiErr(http.StatusConflict, "Conflict", "managed cluster %s is being created by another request", id.Name)
+		return nil, "", false, fault.New(fault.Conflict, "Conflict", "managed cluster %s is being created by another request", id.Name)
 	}
 	return &out, opID, true, err
 }
@@ -121,7 +120,7 @@ func (m *Manager) clusterSpec(id api.ResourceID, mc api.ManagedCluster) (provide
 		bad("InvalidResourceName", "name", "managed cluster name %q must be 1-63 letters, digits, '-' or '_', starting and ending with a letter or digit", id.Name)
 	}
 	p, err := m.ProviderFor(mc.Location)
-	if ae := (*APIError)(nil); errors.As(err, &ae) {
+	if ae := (*fault.Error)(nil); errors.As(err, &ae) {
 		bad(ae.Code, "location", "%s", ae.Message)
 	} else if err != nil {
 		bad("UnknownProvider", "location", "%v", err)
@@ -153,7 +152,7 @@ func (m *Manager) clusterSpec(id api.ResourceID, mc api.ManagedCluster) (provide
 		}
 	}
 	if len(details) > 0 {
-		return spec, nil, &APIError{Status: http.StatusBadRequest, ErrorDetail: api.ErrorDetail{
+		return spec, nil, &fault.Error{Kind: fault.Invalid, ErrorDetail: api.ErrorDetail{
 			Code: "InvalidRequestContent", Message: fmt.Sprintf("the managed cluster request has %d problem(s)", len(details)), Details: details}}
 	}
 	return spec, p, nil
@@ -183,7 +182,7 @@ func (m *Manager) updateCluster(ctx context.Context, id api.ResourceID, cur *api
 	}
 	curPool := cur.Properties.AgentPoolProfiles[0]
 	if pools[0].VMSize != "" && !strings.EqualFold(pools[0].VMSize, curPool.VMSize) {
-		return "", apiErr(http.StatusBadRequest, "VMSizeChange", "changing the VM size of a cluster is not supported (%s to %s): scale changes the node count only", curPool.VMSize, pools[0].VMSize)
+		return "", fault.New(fault.Invalid, "VMSizeChange", "changing the VM size of a cluster is not supported (%s to %s): scale changes the node count only", curPool.VMSize, pools[0].VMSize)
 	}
 	if *pools[0].Count == *curPool.Count {
 		return "", nil
@@ -209,7 +208,7 @@ func validateScale(p provider.Provider, spec provider.Spec) error {
 		return nil
 	}
 	if err := v.ValidateSpec(spec); err != nil {
-		return apiErr(http.StatusBadRequest, "InvalidAgentCount", "%s", strings.TrimPrefix(err.Error(), provider.ErrInvalid.Error()+": "))
+		return fault.New(fault.Invalid, "InvalidAgentCount", "%s", strings.TrimPrefix(err.Error(), provider.ErrInvalid.Error()+": "))
 	}
 	return nil
 }
@@ -249,7 +248,7 @@ func (m *Manager) DeleteCluster(ctx context.Context, id api.ResourceID) (string,
 	if users, err := computesUsing(ctx, m.cfg.Store, id.String()); err != nil {
 		return "", err
 	} else if len(users) > 0 {
-		return "", apiErr(http.StatusConflict, "ClusterInUse", "managed cluster %s is used by compute %s: delete or detach the compute first", id.Name, strings.Join(users, ", "))
+		return "", fault.New(fault.Conflict, "ClusterInUse", "managed cluster %s is used by compute %s: delete or detach the compute first", id.Name, strings.Join(users, ", "))
 	}
 	p, err := m.ProviderFor(cur.Location)
 	if err != nil {
@@ -275,10 +274,10 @@ func (m *Manager) StartCluster(ctx context.Context, id api.ResourceID) (string, 
 		return "", err
 	}
 	if _, ok := p.(provider.Resumer); !ok {
-		return "", apiErr(http.StatusBadRequest, "NotSupported", "clusters of provider %s cannot be started by kubeml", p.Name())
+		return "", fault.New(fault.Invalid, "NotSupported", "clusters of provider %s cannot be started by kubeml", p.Name())
 	}
 	if _, err := p.Get(ctx, ProviderName(id)); errors.Is(err, provider.ErrNotFound) {
-		return "", apiErr(http.StatusConflict, "ClusterGone", "managed cluster %s no longer exists at provider %s: delete it", id.Name, p.Name())
+		return "", fault.New(fault.Conflict, "ClusterGone", "managed cluster %s no longer exists at provider %s: delete it", id.Name, p.Name())
 	}
 	cur.Properties.ProvisioningState = api.StateUpdating
 	in := clusterInput{ClusterID: id.String(), Provider: p.Name(), Spec: provider.Spec{Name: ProviderName(id)}}
@@ -341,7 +340,7 @@ func (m *Manager) ClusterKubeconfig(ctx context.Context, id api.ResourceID) ([]b
 		return nil, err
 	}
 	if mc.Properties.ProvisioningState != api.StateSucceeded && mc.Properties.ProvisioningState != api.StateUpdating {
-		return nil, apiErr(http.StatusConflict, "ClusterNotReady", "managed cluster %s is %s", id.Name, mc.Properties.ProvisioningState)
+		return nil, fault.New(fault.Conflict, "ClusterNotReady", "managed cluster %s is %s", id.Name, mc.Properties.ProvisioningState)
 	}
 	p, err := m.ProviderFor(mc.Location)
 	if err != nil {

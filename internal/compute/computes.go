@@ -5,15 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/store"
 	"github.com/kubeml/kubeml/internal/vmsize"
 )
-
 
 // Underlying resource actions of a compute delete.
 const (
@@ -28,7 +27,7 @@ func (m *Manager) CreateOrUpdateCompute(ctx context.Context, id api.ResourceID, 
 	wsID := api.WorkspaceID(id.Subscription, id.ResourceGroup, id.Name)
 	if _, err := m.cfg.Store.Get(ctx, wsID.String()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, "", false, apiErr(http.StatusNotFound, "ParentResourceNotFound", "workspace %s not found in resource group %s", id.Name, id.ResourceGroup)
+			return nil, "", false, fault.New(fault.NotFound, "ParentResourceNotFound", "workspace %s not found in resource group %s", id.Name, id.ResourceGroup)
 		}
 		return nil, "", false, err
 	}
@@ -87,7 +86,7 @@ func validation(ps []Problem) error {
 		details = append(details, api.ErrorDetail{Code: p.Code, Message: p.Message, Target: p.Target})
 		msgs = append(msgs, p.Message)
 	}
-	return &APIError{Status: http.StatusBadRequest, ErrorDetail: api.ErrorDetail{
+	return &fault.Error{Kind: fault.Invalid, ErrorDetail: api.ErrorDetail{
 		Code: "BadRequest", Message: strings.Join(msgs, "\n"), Details: details}}
 }
 
@@ -167,7 +166,7 @@ func (m *Manager) createCompute(ctx context.Context, id api.ResourceID, c api.Co
 		return createJSON(ctx, tx, clusterID.String(), api.TypeManagedCluster, resourceGroupID(id.Subscription, id.ResourceGroup), &mc)
 	})
 	if errors.Is(err, store.ErrConflict) {
-		return nil, "", false, apiErr(http.StatusConflict, "Conflict", "compute %s is being created by another request", id.ChildName)
+		return nil, "", false, fault.New(fault.Conflict, "Conflict", "compute %s is being created by another request", id.ChildName)
 	}
 	return &c, opID, true, err
 }
@@ -249,7 +248,7 @@ func (m *Manager) updateCompute(ctx context.Context, id api.ResourceID, cur *api
 		if cur.Properties.IsAttachedCompute {
 			how = "detach it (underlyingResourceAction=Detach) and attach it again"
 		}
-		return "", apiErr(http.StatusConflict, "ComputeFailed", "compute %s failed (see provisioningErrors): %s", id.ChildName, how)
+		return "", fault.New(fault.Conflict, "ComputeFailed", "compute %s failed (see provisioningErrors): %s", id.ChildName, how)
 	}
 	probs := UpdateChecks.Run(&Request{Name: id.ChildName, Compute: &c, Existing: cur, Locations: m.Locations(), VMSizes: memoSizes(m.sizes(ctx))})
 	if err := validation(probs); err != nil {
@@ -260,7 +259,7 @@ func (m *Manager) updateCompute(ctx context.Context, id api.ResourceID, cur *api
 		return "", nil
 	}
 	if cur.Properties.IsAttachedCompute {
-		return "", apiErr(http.StatusBadRequest, "AttachedComputeScale", "compute %s is an attached cluster: scale the cluster itself", id.ChildName)
+		return "", fault.New(fault.Invalid, "AttachedComputeScale", "compute %s is an attached cluster: scale the cluster itself", id.ChildName)
 	}
 	clusterID, p, err := m.computeProvider(cur)
 	if err != nil {

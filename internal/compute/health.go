@@ -3,13 +3,13 @@ package compute
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/fault"
 )
 
 // HealthConfig tunes the probes of attached clusters.
@@ -136,5 +136,5 @@ func healthy(c *api.Compute) error {
 	if p == nil || p.Health == nil || p.Health.Status != HealthUnhealthy {
 		return nil
 	}
-	return apiErr(http.StatusConflict, "ClusterUnhealthy", "the cluster of compute %s is unhealthy (%s, %d failed probes): %s", c.Name, p.Health.Reason, p.Health.ConsecutiveFailures, p.Health.Message)
+	return fault.New(fault.Conflict, "ClusterUnhealthy", "the cluster of compute %s is unhealthy (%s, %d failed probes): %s", c.Name, p.Health.Reason, p.Health.ConsecutiveFailures, p.Health.Message)
 }

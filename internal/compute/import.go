@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 
@@ -12,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/store"
 )
@@ -65,10 +65,10 @@ func (m *Manager) importedAttachable(ctx context.Context, id api.ResourceID, c a
 	}
 	cid, err := api.ParseResourceID(c.Properties.ResourceID)
 	if err != nil {
-		return fail(apiErr(http.StatusBadRequest, "InvalidResourceId", "properties.resourceId %q is not a managed cluster id", c.Properties.ResourceID))
+		return fail(fault.New(fault.Invalid, "InvalidResourceId", "properties.resourceId %q is not a managed cluster id", c.Properties.ResourceID))
 	}
 	if !strings.EqualFold(cid.Subscription, id.Subscription) {
-		return fail(apiErr(http.StatusBadRequest, "SubscriptionMismatch", "cluster %s is in subscription %s, but the workspace is in %s: a cluster can only be attached in the workspace's subscription", cid.Name, cid.Subscription, id.Subscription))
+		return fail(fault.New(fault.Invalid, "SubscriptionMismatch", "cluster %s is in subscription %s, but the workspace is in %s: a cluster can only be attached in the workspace's subscription", cid.Name, cid.Subscription, id.Subscription))
 	}
 	in := c.Properties.Properties
 	if in == nil {
@@ -117,13 +117,13 @@ func (m *Manager) importedAttachable(ctx context.Context, id api.ResourceID, c a
 // version kubeml does not support, before anything is asked of them.
 func (m *Manager) importable(cid api.ResourceID, got *provider.Imported) error {
 	if got.ProvisioningState != "Succeeded" {
-		return apiErr(http.StatusConflict, "ClusterNotReady", "AKS cluster %s is %s: attach it once its provisioning state is Succeeded", cid.Name, got.ProvisioningState)
+		return fault.New(fault.Conflict, "ClusterNotReady", "AKS cluster %s is %s: attach it once its provisioning state is Succeeded", cid.Name, got.ProvisioningState)
 	}
 	if got.Cluster.State == provider.StateStopped {
-		return apiErr(http.StatusConflict, "ClusterStopped", "AKS cluster %s is stopped: start it (az aks start -n %s -g %s) and attach it again", cid.Name, cid.Name, cid.ResourceGroup)
+		return fault.New(fault.Conflict, "ClusterStopped", "AKS cluster %s is stopped: start it (az aks start -n %s -g %s) and attach it again", cid.Name, cid.Name, cid.ResourceGroup)
 	}
 	if got.Cluster.State != provider.StateRunning {
-		return apiErr(http.StatusConflict, "ClusterNotReady", "AKS cluster %s is not running: %s", cid.Name, got.Cluster.Detail)
+		return fault.New(fault.Conflict, "ClusterNotReady", "AKS cluster %s is not running: %s", cid.Name, got.Cluster.Detail)
 	}
 	v, err := version.ParseGeneric(got.Cluster.KubernetesVersion)
 	lo, _ := version.ParseGeneric(m.cfg.MinVersion)
@@ -133,7 +133,7 @@ func (m *Manager) importable(cid api.ResourceID, got *provider.Imported) error {
 	}
 	mm := version.MajorMinor(v.Major(), v.Minor())
 	if mm.LessThan(version.MajorMinor(lo.Major(), lo.Minor())) || mm.GreaterThan(version.MajorMinor(hi.Major(), hi.Minor())) {
-		return apiErr(http.StatusBadRequest, "VersionUnsupported", "AKS cluster %s runs Kubernetes %s; kubeml supports %s to %s: upgrade the cluster (az aks upgrade)",
+		return fault.New(fault.Invalid, "VersionUnsupported", "AKS cluster %s runs Kubernetes %s; kubeml supports %s to %s: upgrade the cluster (az aks upgrade)",
 			cid.Name, got.Cluster.KubernetesVersion, m.cfg.MinVersion, m.cfg.MaxVersion)
 	}
 	return nil
@@ -158,11 +158,11 @@ func importError(cid api.ResourceID, err error) error {
 	var ce *provider.CodedError
 	switch {
 	case errors.Is(err, provider.ErrNotFound):
-		return apiErr(http.StatusNotFound, "ResourceNotFound", "managed cluster %s not found", cid.String())
+		return fault.New(fault.NotFound, "ResourceNotFound", "managed cluster %s not found", cid.String())
 	case errors.Is(err, provider.ErrInvalid):
-		return apiErr(http.StatusBadRequest, "ClusterNotAttachable", "%s", strings.TrimPrefix(err.Error(), provider.ErrInvalid.Error()+": "))
+		return fault.New(fault.Invalid, "ClusterNotAttachable", "%s", strings.TrimPrefix(err.Error(), provider.ErrInvalid.Error()+": "))
 	case errors.As(err, &ce):
-		return apiErr(http.StatusBadGateway, ce.Code, "%s", ce.Message)
+		return fault.New(fault.Unavailable, ce.Code, "%s", ce.Message)
 	}
 	return fmt.Errorf("failed to read cluster %s: %w", cid.Name, err)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/store"
 )
 
@@ -28,7 +28,7 @@ func kubeconfigSecret(computeID string) string { return computeID + "/kubeconfig
 // machine mean nothing here).
 func parseKubeconfig(text, context string) ([]byte, *rest.Config, error) {
 	bad := func(format string, args ...any) error {
-		return apiErr(http.StatusBadRequest, "InvalidKubeconfig", format, args...)
+		return fault.New(fault.Invalid, "InvalidKubeconfig", format, args...)
 	}
 	if strings.TrimSpace(text) == "" {
 		return nil, nil, bad("properties.properties.kubeconfig is required to attach a Kubernetes compute")
@@ -67,7 +67,7 @@ func parseKubeconfig(text, context string) ([]byte, *rest.Config, error) {
 func restConfig(kubeconfig []byte) (*rest.Config, error) {
 	rc, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
 	if err != nil {
-		return nil, apiErr(http.StatusBadRequest, "InvalidKubeconfig", "the kubeconfig cannot be used: %v", err)
+		return nil, fault.New(fault.Invalid, "InvalidKubeconfig", "the kubeconfig cannot be used: %v", err)
 	}
 	rc.Timeout = 15 * time.Second
 	rc.QPS, rc.Burst = 50, 100
@@ -106,7 +106,7 @@ func (m *Manager) attachByKubeconfig(ctx context.Context, id api.ResourceID, out
 	claimed, err := cluster.ClaimNew(ctx, cs, att)
 	if err != nil {
 		if errors.Is(err, cluster.ErrAttached) {
-			return nil, "", apiErr(http.StatusConflict, "AlreadyAttached", "%v", err)
+			return nil, "", fault.New(fault.Conflict, "AlreadyAttached", "%v", err)
 		}
 		return nil, "", err
 	}
@@ -131,7 +131,7 @@ func (m *Manager) attachByKubeconfig(ctx context.Context, id api.ResourceID, out
 			_ = cluster.Release(context.WithoutCancel(ctx), cs, att)
 		}
 		if errors.Is(err, store.ErrConflict) {
-			return nil, "", apiErr(http.StatusConflict, "Conflict", "compute %s exists already", id.ChildName)
+			return nil, "", fault.New(fault.Conflict, "Conflict", "compute %s exists already", id.ChildName)
 		}
 		return nil, "", err
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -15,8 +14,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubeml/kubeml/api"
-	"github.com/kubeml/kubeml/internal/operation"
 	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/fault"
+	"github.com/kubeml/kubeml/internal/operation"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/store"
 )
@@ -42,7 +42,7 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 	claimed, err := cluster.ClaimNew(ctx, cs, att)
 	if err != nil {
 		if errors.Is(err, cluster.ErrAttached) {
-			return nil, "", apiErr(http.StatusConflict, "AlreadyAttached", "%v", err)
+			return nil, "", fault.New(fault.Conflict, "AlreadyAttached", "%v", err)
 		}
 		return nil, "", err
 	}
@@ -55,7 +55,7 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 		if users, err := computesUsing(ctx, tx, cid.String()); err != nil {
 			return err
 		} else if len(users) > 0 {
-			return apiErr(http.StatusConflict, "AlreadyAttached", "managed cluster %s is already attached as %s: detach it there first", cid.Name, strings.Join(users, ", "))
+			return fault.New(fault.Conflict, "AlreadyAttached", "managed cluster %s is already attached as %s: detach it there first", cid.Name, strings.Join(users, ", "))
 		}
 		if pem != nil {
 			if err := tx.PutSecret(ctx, sslSecret(id.String()), pem); err != nil {
@@ -69,7 +69,7 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 			_ = cluster.Release(context.WithoutCancel(ctx), cs, att)
 		}
 		if errors.Is(err, store.ErrConflict) {
-			return nil, "", apiErr(http.StatusConflict, "Conflict", "compute %s is being created by another request", id.ChildName)
+			return nil, "", fault.New(fault.Conflict, "Conflict", "compute %s is being created by another request", id.ChildName)
 		}
 		return nil, "", err
 	}
@@ -116,20 +116,20 @@ func (m *Manager) attachable(ctx context.Context, id api.ResourceID, c api.Compu
 	}
 	cid, err := api.ParseResourceID(c.Properties.ResourceID)
 	if err != nil || cid.Type != "managedClusters" {
-		return nil, cid, nil, apiErr(http.StatusBadRequest, "InvalidResourceId", "properties.resourceId %q is not a managed cluster id", c.Properties.ResourceID)
+		return nil, cid, nil, fault.New(fault.Invalid, "InvalidResourceId", "properties.resourceId %q is not a managed cluster id", c.Properties.ResourceID)
 	}
 	if !strings.EqualFold(cid.Subscription, id.Subscription) {
-		return nil, cid, nil, apiErr(http.StatusBadRequest, "SubscriptionMismatch", "cluster %s is in subscription %s, but the workspace is in %s: a cluster can only be attached in the workspace's subscription", cid.Name, cid.Subscription, id.Subscription)
+		return nil, cid, nil, fault.New(fault.Invalid, "SubscriptionMismatch", "cluster %s is in subscription %s, but the workspace is in %s: a cluster can only be attached in the workspace's subscription", cid.Name, cid.Subscription, id.Subscription)
 	}
 	var mc api.ManagedCluster
 	if _, err := getJSON(ctx, m.cfg.Store, cid.String(), &mc); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, cid, nil, apiErr(http.StatusNotFound, "ResourceNotFound", "managed cluster %s not found", cid.String())
+			return nil, cid, nil, fault.New(fault.NotFound, "ResourceNotFound", "managed cluster %s not found", cid.String())
 		}
 		return nil, cid, nil, err
 	}
 	if mc.Properties.ProvisioningState != api.StateSucceeded {
-		return nil, cid, nil, apiErr(http.StatusConflict, "ClusterNotReady", "managed cluster %s is %s", cid.Name, mc.Properties.ProvisioningState)
+		return nil, cid, nil, fault.New(fault.Conflict, "ClusterNotReady", "managed cluster %s is %s", cid.Name, mc.Properties.ProvisioningState)
 	}
 	cs, _, err := m.clusterClient(ctx, cid)
 	if err != nil {
@@ -168,7 +168,7 @@ func (m *Manager) DeleteCompute(ctx context.Context, id api.ResourceID, action s
 	case strings.EqualFold(action, ActionDetach):
 		action = ActionDetach
 	default:
-		return "", apiErr(http.StatusBadRequest, "InvalidUnderlyingResourceAction", "underlyingResourceAction must be Delete or Detach, got %q", action)
+		return "", fault.New(fault.Invalid, "InvalidUnderlyingResourceAction", "underlyingResourceAction must be Delete or Detach, got %q", action)
 	}
 	var c api.Compute
 	if _, err := getJSON(ctx, m.cfg.Store, id.String(), &c); err != nil {
@@ -188,7 +188,7 @@ func (m *Manager) DeleteCompute(ctx context.Context, id api.ResourceID, action s
 		return m.record(ctx, kindComputeDetach, id.String(), in, m.transition(ctx, id.String(), "compute", &c))
 	}
 	if c.Properties.IsAttachedCompute {
-		return "", apiErr(http.StatusConflict, "AttachedComputeDelete", "compute %s is an attached cluster, which kubeml did not create and will not delete: detach it instead (underlyingResourceAction=Detach)", id.ChildName)
+		return "", fault.New(fault.Conflict, "AttachedComputeDelete", "compute %s is an attached cluster, which kubeml did not create and will not delete: detach it instead (underlyingResourceAction=Detach)", id.ChildName)
 	}
 	clusterID, p, err := m.computeProvider(&c)
 	if err != nil {
@@ -220,7 +220,7 @@ func (m *Manager) noLiveServices(ctx context.Context, c *api.Compute) error {
 	for _, o := range live {
 		names = append(names, o.Namespace+"/"+o.Name)
 	}
-	return apiErr(http.StatusConflict, "DeploymentsExist", "compute %s still serves %d deployment(s) (%s): delete them first, or force it (--force; force=true)", c.Name, len(live), strings.Join(names, ", "))
+	return fault.New(fault.Conflict, "DeploymentsExist", "compute %s still serves %d deployment(s) (%s): delete them first, or force it (--force; force=true)", c.Name, len(live), strings.Join(names, ", "))
 }
 
 // ComputeKeys returns the kubeconfig of a compute's cluster.
@@ -271,7 +271,7 @@ func (m *Manager) ComputeNodes(ctx context.Context, id api.ResourceID) (*api.Com
 	defer cancel()
 	list, err := cs.CoreV1().Nodes().List(lctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, apiErr(http.StatusBadGateway, "ClusterUnreachable", "failed to list the cluster's nodes: %v", err)
+		return nil, fault.New(fault.Unavailable, "ClusterUnreachable", "failed to list the cluster's nodes: %v", err)
 	}
 	out := &api.ComputeNodes{Nodes: []api.ComputeNode{}}
 	for _, n := range list.Items {

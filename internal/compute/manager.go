@@ -5,14 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/operation"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/store"
@@ -24,7 +23,7 @@ type Config struct {
 	// Operations is the engine the manager's operations run on; the
 	// manager registers its kinds there.
 	Operations *operation.Engine
-	Providers provider.Registry
+	Providers  provider.Registry
 	// Locations maps each configured location to a provider name.
 	Locations map[string]string
 	Log       *slog.Logger
@@ -77,25 +76,6 @@ func NewManager(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-// APIError is an error a client caused or must know about, with its HTTP
-// status and ARM error detail.
-type APIError struct {
-	Status int
-	api.ErrorDetail
-}
-
-func (e *APIError) Error() string {
-	msgs := []string{e.Message}
-	for _, d := range e.Details {
-		msgs = append(msgs, d.Message)
-	}
-	return e.Code + ": " + strings.Join(msgs, "; ")
-}
-
-func apiErr(status int, code, format string, args ...any) *APIError {
-	return &APIError{Status: status, ErrorDetail: api.ErrorDetail{Code: code, Message: fmt.Sprintf(format, args...)}}
-}
-
 // Locations lists the configured locations, sorted.
 func (m *Manager) Locations() []string {
 	out := make([]string, 0, len(m.cfg.Locations))
@@ -110,7 +90,7 @@ func (m *Manager) Locations() []string {
 func (m *Manager) ProviderFor(location string) (provider.Provider, error) {
 	name, ok := m.cfg.Locations[strings.ToLower(location)]
 	if !ok {
-		return nil, apiErr(http.StatusBadRequest, "UnknownLocation", "location %q is not configured; configured locations: %s", location, strings.Join(m.Locations(), ", "))
+		return nil, fault.New(fault.Invalid, "UnknownLocation", "location %q is not configured; configured locations: %s", location, strings.Join(m.Locations(), ", "))
 	}
 	return m.cfg.Providers.Get(name)
 }
@@ -183,7 +163,7 @@ func (m *Manager) record(ctx context.Context, kind, resourceID string, input any
 
 // ErrorDetail turns an error into the ARM error an operation reports.
 func ErrorDetail(err error) api.ErrorDetail {
-	var ae *APIError
+	var ae *fault.Error
 	if errors.As(err, &ae) {
 		return ae.ErrorDetail
 	}
@@ -210,7 +190,7 @@ func busy(state string) bool {
 
 // errBusy refuses a change while an operation runs on the resource.
 func errBusy(kind, name, state string) error {
-	return apiErr(http.StatusConflict, "OperationNotAllowed", "%s %s is %s; wait for that to finish", kind, name, state)
+	return fault.New(fault.Conflict, "OperationNotAllowed", "%s %s is %s; wait for that to finish", kind, name, state)
 }
 
 // getJSON reads a stored resource into v.

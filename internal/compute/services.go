@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/store"
 )
@@ -92,13 +92,13 @@ func preflightError(rep *api.PreflightReport) error {
 		msg += fmt.Sprintf("\n  %-4s %-20s %s", c.Status, c.Name, c.Message)
 	}
 	// Attached elsewhere, and nothing else wrong: that is a conflict.
-	status, code := http.StatusConflict, "AlreadyAttached"
+	kind, code := fault.Conflict, "AlreadyAttached"
 	for _, d := range details {
 		if d.Code != "AlreadyAttached" {
-			status, code = http.StatusBadRequest, "PreflightFailed"
+			kind, code = fault.Invalid, "PreflightFailed"
 		}
 	}
-	return &APIError{Status: status, ErrorDetail: api.ErrorDetail{Code: code, Message: msg, Details: details}}
+	return &fault.Error{Kind: kind, ErrorDetail: api.ErrorDetail{Code: code, Message: msg, Details: details}}
 }
 
 // computeCluster returns a client for a compute's cluster and the image
@@ -161,7 +161,7 @@ func (m *Manager) installServices(ctx context.Context, computeID, purpose string
 	}
 	if err := cluster.Claim(ctx, cs, m.attachment(id)); err != nil {
 		if errors.Is(err, cluster.ErrAttached) {
-			return apiErr(http.StatusConflict, "AlreadyAttached", "%v", err)
+			return fault.New(fault.Conflict, "AlreadyAttached", "%v", err)
 		}
 		return err
 	}
@@ -186,7 +186,7 @@ func (m *Manager) installServices(ctx context.Context, computeID, purpose string
 	wctx, cancel := context.WithTimeout(ctx, routerReadyTimeout)
 	defer cancel()
 	if err := cluster.WaitReady(wctx, cs); err != nil {
-		return apiErr(http.StatusConflict, "RouterNotReady", "the scoring router did not become ready: %v", err)
+		return fault.New(fault.Conflict, "RouterNotReady", "the scoring router did not become ready: %v", err)
 	}
 	version, addr, _, err := cluster.RouterStatus(ctx, cs)
 	if err != nil {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"regexp"
 	"strings"
 
 	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/store"
 )
 
@@ -17,7 +17,7 @@ var workspaceNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$`)
 // PutWorkspace creates or updates a workspace (at once: no operation).
 func (m *Manager) PutWorkspace(ctx context.Context, id api.ResourceID, ws api.Workspace) (*api.Workspace, bool, error) {
 	if !workspaceNameRE.MatchString(id.Name) {
-		return nil, false, apiErr(http.StatusBadRequest, "InvalidResourceName", "workspace name %q must be 3-33 letters, digits, '-' or '_', starting with a letter or digit", id.Name)
+		return nil, false, fault.New(fault.Invalid, "InvalidResourceName", "workspace name %q must be 3-33 letters, digits, '-' or '_', starting with a letter or digit", id.Name)
 	}
 	if ws.Location != "" {
 		if _, err := m.ProviderFor(ws.Location); err != nil {
@@ -92,7 +92,7 @@ func (m *Manager) DeleteWorkspace(ctx context.Context, id api.ResourceID) error 
 			return err
 		}
 		if n > 0 {
-			return apiErr(http.StatusConflict, "WorkspaceNotEmpty", "workspace %s still has %d compute(s): delete or detach them first", id.Name, n)
+			return fault.New(fault.Conflict, "WorkspaceNotEmpty", "workspace %s still has %d compute(s): delete or detach them first", id.Name, n)
 		}
 		return tx.Delete(ctx, id.String())
 	})
@@ -102,7 +102,7 @@ func (m *Manager) DeleteWorkspace(ctx context.Context, id api.ResourceID) error 
 func requireWorkspace(ctx context.Context, tx store.Tx, computeID api.ResourceID) error {
 	ws := api.WorkspaceID(computeID.Subscription, computeID.ResourceGroup, computeID.Name)
 	if _, err := tx.Get(ctx, ws.String()); errors.Is(err, store.ErrNotFound) {
-		return apiErr(http.StatusNotFound, "ParentResourceNotFound", "workspace %s not found in resource group %s", computeID.Name, computeID.ResourceGroup)
+		return fault.New(fault.NotFound, "ParentResourceNotFound", "workspace %s not found in resource group %s", computeID.Name, computeID.ResourceGroup)
 	} else if err != nil {
 		return err
 	}

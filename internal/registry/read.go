@@ -6,18 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/kubeml/kubeml/api"
-	"github.com/kubeml/kubeml/internal/compute"
+	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/store"
 )
 
 func notFound(format string, args ...any) error {
-	return &compute.APIError{Status: http.StatusNotFound, ErrorDetail: api.ErrorDetail{Code: "ModelNotFound", Message: fmt.Sprintf(format, args...)}}
+	return &fault.Error{Kind: fault.NotFound, ErrorDetail: api.ErrorDetail{Code: "ModelNotFound", Message: fmt.Sprintf(format, args...)}}
 }
 
 // ParseVersion reads a version in a path: a number, or "latest".
@@ -145,7 +144,7 @@ func (r *Registry) Delete(ctx context.Context, ws api.ResourceID, name string, v
 				return err
 			}
 			if len(users) > 0 {
-				return &compute.APIError{Status: http.StatusConflict, ErrorDetail: api.ErrorDetail{Code: "ModelInUse",
+				return &fault.Error{Kind: fault.Conflict, ErrorDetail: api.ErrorDetail{Code: "ModelInUse",
 					Message: fmt.Sprintf("model %s version %d is deployed by %s: delete or update those services first", name, mv.Properties.Version, strings.Join(users, ", "))}}
 			}
 		}

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"path"
 	"regexp"
 	"sort"
@@ -23,7 +22,7 @@ import (
 
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/blob"
-	"github.com/kubeml/kubeml/internal/compute"
+	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/serving"
 	"github.com/kubeml/kubeml/internal/serving/model"
 	"github.com/kubeml/kubeml/internal/store"
@@ -61,7 +60,7 @@ type Options struct {
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][-._a-zA-Z0-9]{0,254}$`)
 
 func bad(code, format string, args ...any) error {
-	return &compute.APIError{Status: http.StatusBadRequest, ErrorDetail: api.ErrorDetail{Code: code, Message: fmt.Sprintf(format, args...)}}
+	return &fault.Error{Kind: fault.Invalid, ErrorDetail: api.ErrorDetail{Code: code, Message: fmt.Sprintf(format, args...)}}
 }
 
 // ModelID is the id of a model (the parent of its versions).
@@ -86,7 +85,7 @@ func (r *Registry) Register(ctx context.Context, ws api.ResourceID, name string,
 	}
 	if _, err := r.Store.Get(ctx, ws.String()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, &compute.APIError{Status: http.StatusNotFound, ErrorDetail: api.ErrorDetail{Code: "WorkspaceNotFound", Message: "workspace " + ws.Name + " not found"}}
+			return nil, &fault.Error{Kind: fault.NotFound, ErrorDetail: api.ErrorDetail{Code: "WorkspaceNotFound", Message: "workspace " + ws.Name + " not found"}}
 		}
 		return nil, err
 	}
@@ -97,7 +96,7 @@ func (r *Registry) Register(ctx context.Context, ws api.ResourceID, name string,
 	}
 	info, err := r.Blobs.Put(ctx, key, body, max)
 	if errors.Is(err, blob.ErrTooLarge) {
-		return nil, &compute.APIError{Status: http.StatusRequestEntityTooLarge, ErrorDetail: api.ErrorDetail{Code: "ModelTooLarge", Message: fmt.Sprintf("the model is over %d MiB", max>>20)}}
+		return nil, &fault.Error{Kind: fault.TooLarge, ErrorDetail: api.ErrorDetail{Code: "ModelTooLarge", Message: fmt.Sprintf("the model is over %d MiB", max>>20)}}
 	}
 	if err != nil {
 		return nil, err

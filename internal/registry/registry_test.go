@@ -14,7 +14,7 @@ import (
 
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/blob"
-	"github.com/kubeml/kubeml/internal/compute"
+	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/registry"
 	"github.com/kubeml/kubeml/internal/serving"
 	"github.com/kubeml/kubeml/internal/serving/lightgbm"
@@ -54,7 +54,7 @@ func fixture(t *testing.T, path string) []byte {
 }
 
 func apiCode(err error) string {
-	var ae *compute.APIError
+	var ae *fault.Error
 	if errors.As(err, &ae) {
 		return ae.Code
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/kubeml/kubeml/api"
-	"github.com/kubeml/kubeml/internal/compute"
+	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/store"
 )
 
@@ -29,10 +29,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError maps err to an ARM error response with a stable code. Only
 // errors no check anticipated become 500s, and they are logged.
 func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
-	var ae *compute.APIError
+	var ae *fault.Error
 	switch {
 	case errors.As(err, &ae):
-		writeJSON(w, ae.Status, api.ErrorResponse{Error: ae.ErrorDetail})
+		writeJSON(w, statusOf(ae.Kind), api.ErrorResponse{Error: ae.ErrorDetail})
 	case errors.Is(err, store.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, errBody("ResourceNotFound", "the resource was not found"))
 	case errors.Is(err, store.ErrConflict):
@@ -43,19 +43,38 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 	}
 }
 
+// statusOf is the HTTP status of a kind of problem.
+func statusOf(k fault.Kind) int {
+	switch k {
+	case fault.Invalid:
+		return http.StatusBadRequest
+	case fault.NotFound:
+		return http.StatusNotFound
+	case fault.Conflict:
+		return http.StatusConflict
+	case fault.TooLarge:
+		return http.StatusRequestEntityTooLarge
+	case fault.Unavailable:
+		return http.StatusBadGateway
+	case fault.NotAllowed:
+		return http.StatusMethodNotAllowed
+	}
+	return http.StatusInternalServerError
+}
+
 func errBody(code, format string, args ...any) api.ErrorResponse {
 	return api.ErrorResponse{Error: api.ErrorDetail{Code: code, Message: fmt.Sprintf(format, args...)}}
 }
 
 func badRequest(code, format string, args ...any) error {
-	return &compute.APIError{Status: http.StatusBadRequest, ErrorDetail: errBody(code, format, args...).Error}
+	return &fault.Error{Kind: fault.Invalid, ErrorDetail: errBody(code, format, args...).Error}
 }
 
 // decode reads a JSON body into v, refusing unknown shapes clearly.
 func decode(r *http.Request, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	if err != nil {
-		return &compute.APIError{Status: http.StatusRequestEntityTooLarge, ErrorDetail: errBody("RequestTooLarge", "request body over %d bytes", maxBody).Error}
+		return &fault.Error{Kind: fault.TooLarge, ErrorDetail: errBody("RequestTooLarge", "request body over %d bytes", maxBody).Error}
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return badRequest("InvalidRequestContent", "the request has no body")
@@ -80,5 +99,5 @@ func checkAPIVersion(r *http.Request) error {
 
 // badPath is the 404 of a path that names no kubeml resource.
 func badPath(r *http.Request) error {
-	return &compute.APIError{Status: http.StatusNotFound, ErrorDetail: errBody("InvalidResourceType", "no kubeml resource at %s", r.URL.Path).Error}
+	return &fault.Error{Kind: fault.NotFound, ErrorDetail: errBody("InvalidResourceType", "no kubeml resource at %s", r.URL.Path).Error}
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/kubeml/kubeml/api"
-	"github.com/kubeml/kubeml/internal/compute"
+	"github.com/kubeml/kubeml/internal/fault"
 )
 
 func (s *Server) workspaces(w http.ResponseWriter, r *http.Request, rt route) error {
@@ -267,7 +267,7 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request, rt route) erro
 		}
 		writeJSON(w, http.StatusOK, out)
 	default:
-		return &compute.APIError{Status: http.StatusNotFound, ErrorDetail: errBody("InvalidResourceType", "no kubeml resource at %s", r.URL.Path).Error}
+		return &fault.Error{Kind: fault.NotFound, ErrorDetail: errBody("InvalidResourceType", "no kubeml resource at %s", r.URL.Path).Error}
 	}
 	return nil
 }

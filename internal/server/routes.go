@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/kubeml/kubeml/api"
-	"github.com/kubeml/kubeml/internal/compute"
+	"github.com/kubeml/kubeml/internal/fault"
 )
 
 // route is a parsed ARM request path.
@@ -88,13 +88,13 @@ func (s *Server) serveARM(w http.ResponseWriter, r *http.Request) {
 	case rt.is(api.NamespaceML, "workspaces") && (strings.EqualFold(rt.child, "services") || strings.EqualFold(rt.action, "services") && rt.child == ""):
 		err = s.webServices(w, r, rt)
 	case rt.is(api.NamespaceML, "workspaces") && rt.grand != "":
-		err = &compute.APIError{Status: http.StatusNotFound, ErrorDetail: errBody("InvalidResourceType", "no kubeml resource at %s", r.URL.Path).Error}
+		err = &fault.Error{Kind: fault.NotFound, ErrorDetail: errBody("InvalidResourceType", "no kubeml resource at %s", r.URL.Path).Error}
 	case rt.is(api.NamespaceML, "workspaces") && rt.child == "" && rt.action == "":
 		err = s.workspaces(w, r, rt)
 	case rt.is(api.NamespaceML, "workspaces") && (strings.EqualFold(rt.child, "computes") || strings.EqualFold(rt.action, "computes")):
 		err = s.computes(w, r, rt)
 	default:
-		err = &compute.APIError{Status: http.StatusNotFound, ErrorDetail: errBody("InvalidResourceType", "no kubeml resource at %s", r.URL.Path).Error}
+		err = &fault.Error{Kind: fault.NotFound, ErrorDetail: errBody("InvalidResourceType", "no kubeml resource at %s", r.URL.Path).Error}
 	}
 	if err != nil {
 		writeError(w, s.log, err)
@@ -102,7 +102,7 @@ func (s *Server) serveARM(w http.ResponseWriter, r *http.Request) {
 }
 
 func methodNotAllowed(r *http.Request) error {
-	return &compute.APIError{Status: http.StatusMethodNotAllowed, ErrorDetail: errBody("MethodNotAllowed", "%s is not supported here", r.Method).Error}
+	return &fault.Error{Kind: fault.NotAllowed, ErrorDetail: errBody("MethodNotAllowed", "%s is not supported here", r.Method).Error}
 }
 
 // accepted answers a request that started an operation, the ARM way.

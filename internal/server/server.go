@@ -25,8 +25,8 @@ import (
 
 	"github.com/kubeml/kubeml/internal/blob"
 	"github.com/kubeml/kubeml/internal/compute"
-	"github.com/kubeml/kubeml/internal/operation"
 	"github.com/kubeml/kubeml/internal/image"
+	"github.com/kubeml/kubeml/internal/operation"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/provider/local"
 	"github.com/kubeml/kubeml/internal/registry"

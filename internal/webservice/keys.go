@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
 	"strings"
 
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/router"
 	"github.com/kubeml/kubeml/internal/store"
 )
@@ -40,7 +40,7 @@ func (m *Manager) RegenerateKey(ctx context.Context, id api.ResourceID, keyType 
 		return nil, err
 	}
 	if !strings.EqualFold(keyType, "Primary") && !strings.EqualFold(keyType, "Secondary") {
-		return nil, apiErr(http.StatusBadRequest, "InvalidKeyType", "keyType must be Primary or Secondary, got %q", keyType)
+		return nil, fault.New(fault.Invalid, "InvalidKeyType", "keyType must be Primary or Secondary, got %q", keyType)
 	}
 	var k api.ServiceKeys
 	err = m.Store.Update(ctx, func(tx store.Tx) error {
@@ -63,7 +63,7 @@ func (m *Manager) RegenerateKey(ctx context.Context, id api.ResourceID, keyType 
 		return nil, err
 	}
 	if err := m.pushRouting(ctx, id, s); err != nil {
-		return &k, apiErr(http.StatusBadGateway, "RouterUpdateFailed", "the key was changed in the workspace but the cluster's router was not told: %v; update the service to retry", err)
+		return &k, fault.New(fault.Unavailable, "RouterUpdateFailed", "the key was changed in the workspace but the cluster's router was not told: %v; update the service to retry", err)
 	}
 	return &k, nil
 }
@@ -101,7 +101,7 @@ func (m *Manager) Token(ctx context.Context, id api.ResourceID) (*api.ServiceTok
 	}
 	p, _ := makePlan(s.Name, &s.Properties)
 	if !p.Token {
-		return nil, apiErr(http.StatusBadRequest, "TokenAuthDisabled", "service %s does not use token auth (tokenAuthEnabled is false): use its keys", s.Name)
+		return nil, fault.New(fault.Invalid, "TokenAuthDisabled", "service %s does not use token auth (tokenAuthEnabled is false): use its keys", s.Name)
 	}
 	tk, err := m.tokenKey(ctx, s.ID)
 	if err != nil {

@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/compute"
+	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/operation"
 	"github.com/kubeml/kubeml/internal/store"
 )
@@ -60,10 +60,6 @@ type input struct {
 	ComputeID string `json:"computeId"`
 }
 
-func apiErr(status int, code, format string, args ...any) error {
-	return &compute.APIError{Status: status, ErrorDetail: api.ErrorDetail{Code: code, Message: fmt.Sprintf(format, args...)}}
-}
-
 func serviceID(ws api.ResourceID, name string) string { return ws.String() + "/services/" + name }
 
 // parseServiceID reads a service id as the (compute-shaped) id the
@@ -99,7 +95,7 @@ func (m *Manager) Get(ctx context.Context, id api.ResourceID) (*api.Service, err
 	var s api.Service
 	r, err := m.Store.Get(ctx, serviceID(workspaceOf(id), id.ChildName))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, apiErr(http.StatusNotFound, "ServiceNotFound", "service %s not found in workspace %s", id.ChildName, id.Name)
+		return nil, fault.New(fault.NotFound, "ServiceNotFound", "service %s not found in workspace %s", id.ChildName, id.Name)
 	}
 	if err != nil {
 		return nil, err

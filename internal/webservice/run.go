@@ -7,14 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/cluster"
-	"github.com/kubeml/kubeml/internal/compute"
+	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/operation"
 	"github.com/kubeml/kubeml/internal/router"
 	"github.com/kubeml/kubeml/internal/store"
@@ -168,7 +167,7 @@ func (m *Manager) deployFailed(ctx context.Context, op operation.Op, cause error
 		return
 	}
 	d := api.ErrorDetail{Code: "DeploymentFailed", Message: cause.Error()}
-	var ae *compute.APIError
+	var ae *fault.Error
 	var de *cluster.DeployError
 	switch {
 	case errors.As(cause, &de):
@@ -185,8 +184,8 @@ func (m *Manager) deployFailed(ctx context.Context, op operation.Op, cause error
 // workspace. A compute that is gone leaves nothing to clean.
 func (m *Manager) runDelete(ctx context.Context, op operation.Op, _ operation.Journal, _ operation.Progress) error {
 	in, s, _, err := m.load(ctx, op)
-	var ae *compute.APIError
-	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+	var ae *fault.Error
+	if errors.As(err, &ae) && ae.Kind == fault.NotFound {
 		return nil // deleted by an earlier run
 	}
 	if err != nil {
@@ -198,7 +197,7 @@ func (m *Manager) runDelete(ctx context.Context, op operation.Op, _ operation.Jo
 	}
 	_, cs, _, err := m.Compute.ComputeClient(ctx, cid)
 	switch {
-	case errors.As(err, &ae) && ae.Status == http.StatusNotFound, errors.Is(err, store.ErrNotFound):
+	case errors.As(err, &ae) && ae.Kind == fault.NotFound, errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return err
 	default:

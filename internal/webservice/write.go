@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/cluster"
-	"github.com/kubeml/kubeml/internal/compute"
+	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/store"
 )
 
@@ -21,8 +20,8 @@ func (m *Manager) CreateOrUpdate(ctx context.Context, id api.ResourceID, s api.S
 	ws := workspaceOf(id)
 	sid := serviceID(ws, id.ChildName)
 	cur, err := m.Get(ctx, id)
-	var ae *compute.APIError
-	if err != nil && !(errors.As(err, &ae) && ae.Status == http.StatusNotFound) {
+	var ae *fault.Error
+	if err != nil && !(errors.As(err, &ae) && ae.Kind == fault.NotFound) {
 		return nil, "", false, err
 	}
 	if cur != nil {
@@ -51,7 +50,7 @@ func (m *Manager) CreateOrUpdate(ctx context.Context, id api.ResourceID, s api.S
 		}
 	}
 	if len(ps) > 0 {
-		return nil, "", false, &compute.APIError{Status: http.StatusBadRequest, ErrorDetail: api.ErrorDetail{Code: "InvalidDeploymentConfiguration",
+		return nil, "", false, &fault.Error{Kind: fault.Invalid, ErrorDetail: api.ErrorDetail{Code: "InvalidDeploymentConfiguration",
 			Message: summary(ps), Details: ps}}
 	}
 	computeID := api.ComputeID(id.Subscription, id.ResourceGroup, id.Name, s.Properties.ComputeName)
@@ -60,7 +59,7 @@ func (m *Manager) CreateOrUpdate(ctx context.Context, id api.ResourceID, s api.S
 		return nil, "", false, err
 	}
 	if c.Properties.ProvisioningState != api.StateSucceeded {
-		return nil, "", false, apiErr(http.StatusConflict, "ComputeNotReady", "compute %s is %s", c.Name, c.Properties.ProvisioningState)
+		return nil, "", false, fault.New(fault.Conflict, "ComputeNotReady", "compute %s is %s", c.Name, c.Properties.ProvisioningState)
 	}
 	if err := m.checkCapacity(ctx, cs, cur, p); err != nil {
 		return nil, "", false, err
@@ -86,7 +85,7 @@ func (m *Manager) CreateOrUpdate(ctx context.Context, id api.ResourceID, s api.S
 		}
 		for _, v := range p.Versions { // a model deleted meanwhile fails here
 			if _, err := tx.Get(ctx, ws.String()+"/models/"+v.Model.Name+"/versions/"+fmt.Sprint(v.Model.Version)); err != nil {
-				return apiErr(http.StatusBadRequest, "ModelNotFound", "model %s version %d is not registered", v.Model.Name, v.Model.Version)
+				return fault.New(fault.Invalid, "ModelNotFound", "model %s version %d is not registered", v.Model.Name, v.Model.Version)
 			}
 		}
 		b, _ := json.Marshal(out)
@@ -104,7 +103,7 @@ func (m *Manager) CreateOrUpdate(ctx context.Context, id api.ResourceID, s api.S
 		return busyPut(ctx, tx, sid, b)
 	})
 	if errors.Is(err, store.ErrConflict) {
-		return nil, "", false, apiErr(http.StatusConflict, "Conflict", "service %s is being created by another request", id.ChildName)
+		return nil, "", false, fault.New(fault.Conflict, "Conflict", "service %s is being created by another request", id.ChildName)
 	}
 	if err != nil {
 		return nil, "", false, err
@@ -124,7 +123,7 @@ func busyPut(ctx context.Context, tx store.Tx, id string, body []byte) error {
 	}
 	switch s.Properties.ProvisioningState {
 	case api.StateCreating, api.StateUpdating, api.StateDeleting:
-		return apiErr(http.StatusConflict, "OperationInProgress", "service %s is %s: wait for it to finish", s.Name, s.Properties.ProvisioningState)
+		return fault.New(fault.Conflict, "OperationInProgress", "service %s is %s: wait for it to finish", s.Name, s.Properties.ProvisioningState)
 	}
 	r.Body = body
 	_, err = tx.Put(ctx, r, "")
@@ -173,7 +172,7 @@ func (m *Manager) checkCapacity(ctx context.Context, cs clusterClient, cur *api.
 	if err := cluster.CheckCapacity(ctx, cs, needs); err != nil {
 		var ce *cluster.CapacityError
 		if errors.As(err, &ce) {
-			return apiErr(http.StatusBadRequest, "InsufficientCapacity", "%v", err)
+			return fault.New(fault.Invalid, "InsufficientCapacity", "%v", err)
 		}
 		return fmt.Errorf("failed to check the cluster's capacity: %w", err)
 	}
