@@ -38,12 +38,8 @@ func (m *Manager) CreateOrUpdateCompute(ctx context.Context, id api.ResourceID, 
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, "", false, err
 	}
-	if c.Properties.ResourceID != "" {
+	if c.Properties.ResourceID != "" || strings.EqualFold(c.Properties.ComputeType, api.ComputeKubernetes) {
 		out, op, err := m.attach(ctx, id, c)
-		return out, op, true, err
-	}
-	if strings.EqualFold(c.Properties.ComputeType, api.ComputeKubernetes) {
-		out, op, err := m.attachKubernetes(ctx, id, c)
 		return out, op, true, err
 	}
 	if computeLocation(&c) == "" {

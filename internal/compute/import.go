@@ -36,39 +36,24 @@ func (m *Manager) importerFor(ctx context.Context, resourceID string) provider.I
 	return nil
 }
 
-// attachImported attaches a cluster kubeml did not create, read from its
+// importSource attaches a cluster kubeml did not create, read from its
 // provider: state, version and pools are checked before the cluster is
 // touched, then it is attached with the credentials the provider hands
-// out, like a Kubernetes compute.
-func (m *Manager) attachImported(ctx context.Context, id api.ResourceID, c api.Compute, imp provider.Importer) (*api.Compute, string, error) {
-	out, kc, cs, extra, err := m.importedAttachable(ctx, id, c, imp)
-	if err != nil {
-		return nil, "", err
-	}
-	return m.attachByKubeconfig(ctx, id, out, kc, cs, extra)
-}
+// out, like a Kubernetes compute; the provider's access checks join the
+// preflight report.
+type importSource struct{ imp provider.Importer }
 
-// importedAttachable validates an attach of a provider's cluster and
-// returns the compute to record, its kubeconfig, a client and the
-// provider's own checks for the preflight report.
-func (m *Manager) importedAttachable(ctx context.Context, id api.ResourceID, c api.Compute, imp provider.Importer) (*api.Compute, []byte, kubernetes.Interface, []api.PreflightCheck, error) {
-	fail := func(err error) (*api.Compute, []byte, kubernetes.Interface, []api.PreflightCheck, error) {
-		return nil, nil, nil, nil, err
-	}
-	taken, err := m.computeNames(ctx, id)
-	if err != nil {
-		return fail(err)
-	}
-	if err := validation(AttachChecks.Run(&Request{Name: id.ChildName, Compute: &c, Taken: func(n string) bool { return taken[strings.ToLower(n)] },
-		Locations: m.Locations(), VMSizes: memoSizes(m.sizes(ctx))})); err != nil {
-		return fail(err)
+func (s importSource) resolve(ctx context.Context, m *Manager, id api.ResourceID, c api.Compute) (*attachPlan, error) {
+	imp := s.imp
+	if err := m.checkAttachRequest(ctx, id, &c); err != nil {
+		return nil, err
 	}
 	cid, err := api.ParseResourceID(c.Properties.ResourceID)
 	if err != nil {
-		return fail(fault.New(fault.Invalid, "InvalidResourceId", "properties.resourceId %q is not a managed cluster id", c.Properties.ResourceID))
+		return nil, fault.New(fault.Invalid, "InvalidResourceId", "properties.resourceId %q is not a managed cluster id", c.Properties.ResourceID)
 	}
 	if !strings.EqualFold(cid.Subscription, id.Subscription) {
-		return fail(fault.New(fault.Invalid, "SubscriptionMismatch", "cluster %s is in subscription %s, but the workspace is in %s: a cluster can only be attached in the workspace's subscription", cid.Name, cid.Subscription, id.Subscription))
+		return nil, fault.New(fault.Invalid, "SubscriptionMismatch", "cluster %s is in subscription %s, but the workspace is in %s: a cluster can only be attached in the workspace's subscription", cid.Name, cid.Subscription, id.Subscription)
 	}
 	in := c.Properties.Properties
 	if in == nil {
@@ -76,18 +61,18 @@ func (m *Manager) importedAttachable(ctx context.Context, id api.ResourceID, c a
 	}
 	got, err := imp.Import(ctx, cid.String(), in.AdminCredentials)
 	if err != nil {
-		return fail(importError(cid, err))
+		return nil, importError(cid, err)
 	}
 	if err := m.importable(cid, got); err != nil {
-		return fail(err)
+		return nil, err
 	}
 	kc, rc, err := parseKubeconfig(string(got.Kubeconfig), "")
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	now := m.cfg.Now().UTC()
 	props := &api.AKSProperties{ClusterPurpose: in.ClusterPurpose, ScopedCredentials: in.ScopedCredentials, SSLConfiguration: in.SSLConfiguration, Namespace: "default"}
@@ -110,7 +95,7 @@ func (m *Manager) importedAttachable(ctx context.Context, id api.ResourceID, c a
 		SystemData: &api.SystemData{CreatedAt: &now, LastModifiedAt: &now, CreatedBy: "kubeml", CreatedByType: "Application"},
 		Properties: api.ComputeProperties{ComputeType: api.ComputeAKS, ComputeLocation: loc, Description: c.Properties.Description,
 			ResourceID: cid.String(), ProvisioningState: api.StateCreating, CreatedOn: &now, ModifiedOn: &now, IsAttachedCompute: true, Properties: props}}
-	return out, kc, cs, accessChecks(got), nil
+	return &attachPlan{compute: out, cs: cs, kubeconfig: kc, extra: accessChecks(got), input: scopedInput(id, props)}, nil
 }
 
 // importable refuses clusters that are not ready or run a Kubernetes

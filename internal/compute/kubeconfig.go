@@ -2,7 +2,6 @@ package compute
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/cluster"
 	"github.com/kubeml/kubeml/internal/fault"
-	"github.com/kubeml/kubeml/internal/store"
 )
 
 // kubeconfigSecret names where a Kubernetes compute's credentials are kept
@@ -74,80 +72,14 @@ func restConfig(kubeconfig []byte) (*rest.Config, error) {
 	return rc, nil
 }
 
-// attachKubernetes attaches any cluster by kubeconfig: preflight and the
-// claim first, then the compute and its (encrypted) credentials are
-// recorded with the operation that installs the router.
-func (m *Manager) attachKubernetes(ctx context.Context, id api.ResourceID, c api.Compute) (*api.Compute, string, error) {
-	out, kc, cs, err := m.kubernetesAttachable(ctx, id, c)
-	if err != nil {
-		return nil, "", err
-	}
-	p := out.Properties.Properties
-	n := 0
-	p.AgentCount = &n
-	return m.attachByKubeconfig(ctx, id, out, kc, cs, nil)
-}
+// kubeconfigSource attaches any cluster by a kubeconfig in the request.
+type kubeconfigSource struct{}
 
-// attachByKubeconfig runs the preflight, claims the cluster and records
-// the compute with its (encrypted) credentials and the operation that
-// installs the router. extra checks join the preflight report.
-func (m *Manager) attachByKubeconfig(ctx context.Context, id api.ResourceID, out *api.Compute, kc []byte, cs kubernetes.Interface, extra []api.PreflightCheck) (*api.Compute, string, error) {
-	p := out.Properties.Properties
-	p.Preflight = m.preflight(ctx, cs, id, p.ClusterPurpose, p.Namespace)
-	p.Preflight.Checks = append(p.Preflight.Checks, extra...)
-	if err := preflightError(p.Preflight); err != nil {
-		return nil, "", err
-	}
-	if p.AgentCount == nil || *p.AgentCount == 0 {
-		n := p.Preflight.Nodes
-		p.AgentCount = &n
-	}
-	att := m.attachment(id)
-	claimed, err := cluster.ClaimNew(ctx, cs, att)
-	if err != nil {
-		if errors.Is(err, cluster.ErrAttached) {
-			return nil, "", fault.New(fault.Conflict, "AlreadyAttached", "%v", err)
-		}
-		return nil, "", err
-	}
-	in := clusterInput{ComputeID: id.String(), Purpose: p.ClusterPurpose, Scoped: p.ScopedCredentials == nil || *p.ScopedCredentials}
-	pem := takeSSL(p)
-	opID, err := m.record(ctx, kindComputeAttach, id.String(), in, func(tx store.Tx) error {
-		if err := requireWorkspace(ctx, tx, id); err != nil {
-			return err
-		}
-		if err := createJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), out); err != nil {
-			return err
-		}
-		if pem != nil {
-			if err := tx.PutSecret(ctx, sslSecret(id.String()), pem); err != nil {
-				return err
-			}
-		}
-		return tx.PutSecret(ctx, kubeconfigSecret(id.String()), kc)
-	})
-	if err != nil {
-		if claimed { // a concurrent request for this compute may own the record otherwise
-			_ = cluster.Release(context.WithoutCancel(ctx), cs, att)
-		}
-		if errors.Is(err, store.ErrConflict) {
-			return nil, "", fault.New(fault.Conflict, "Conflict", "compute %s exists already", id.ChildName)
-		}
-		return nil, "", err
-	}
-	return out, opID, nil
-}
-
-// kubernetesAttachable validates a Kubernetes attach and returns the
-// compute to record, the minified kubeconfig and a client.
-func (m *Manager) kubernetesAttachable(ctx context.Context, id api.ResourceID, c api.Compute) (*api.Compute, []byte, kubernetes.Interface, error) {
-	taken, err := m.computeNames(ctx, id)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if err := validation(AttachChecks.Run(&Request{Name: id.ChildName, Compute: &c, Taken: func(n string) bool { return taken[strings.ToLower(n)] },
-		Locations: m.Locations(), VMSizes: memoSizes(m.sizes(ctx))})); err != nil {
-		return nil, nil, nil, err
+// resolve reads the kubeconfig (its chosen context, credentials
+// embedded) and the compute's settings.
+func (kubeconfigSource) resolve(ctx context.Context, m *Manager, id api.ResourceID, c api.Compute) (*attachPlan, error) {
+	if err := m.checkAttachRequest(ctx, id, &c); err != nil {
+		return nil, err
 	}
 	in := c.Properties.Properties
 	if in == nil {
@@ -155,11 +87,11 @@ func (m *Manager) kubernetesAttachable(ctx context.Context, id api.ResourceID, c
 	}
 	kc, rc, err := parseKubeconfig(in.Kubeconfig, in.Context)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	now := m.cfg.Now().UTC()
 	props := &api.AKSProperties{ClusterPurpose: in.ClusterPurpose, Namespace: in.Namespace, ScopedCredentials: in.ScopedCredentials,
@@ -173,10 +105,17 @@ func (m *Manager) kubernetesAttachable(ctx context.Context, id api.ResourceID, c
 	if u, err := url.Parse(rc.Host); err == nil {
 		props.ClusterFqdn = u.Host
 	}
-	return &api.Compute{ID: id.String(), Name: id.ChildName, Type: api.TypeCompute, Tags: c.Tags,
+	out := &api.Compute{ID: id.String(), Name: id.ChildName, Type: api.TypeCompute, Tags: c.Tags,
 		SystemData: &api.SystemData{CreatedAt: &now, LastModifiedAt: &now, CreatedBy: "kubeml", CreatedByType: "Application"},
 		Properties: api.ComputeProperties{ComputeType: api.ComputeKubernetes, Description: c.Properties.Description,
-			ProvisioningState: api.StateCreating, CreatedOn: &now, ModifiedOn: &now, IsAttachedCompute: true, Properties: props}}, kc, cs, nil
+			ProvisioningState: api.StateCreating, CreatedOn: &now, ModifiedOn: &now, IsAttachedCompute: true, Properties: props}}
+	return &attachPlan{compute: out, cs: cs, kubeconfig: kc, input: scopedInput(id, props)}, nil
+}
+
+// scopedInput is the attach operation's input for a cluster reached by
+// kubeconfig, whose credentials kubeml scopes unless told not to.
+func scopedInput(id api.ResourceID, p *api.AKSProperties) clusterInput {
+	return clusterInput{ComputeID: id.String(), Purpose: p.ClusterPurpose, Scoped: p.ScopedCredentials == nil || *p.ScopedCredentials}
 }
 
 // scopeCredentials swaps a Kubernetes compute's stored credentials for

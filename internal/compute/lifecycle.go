@@ -21,119 +21,35 @@ import (
 	"github.com/kubeml/kubeml/internal/store"
 )
 
-// attach makes a compute of an existing managed cluster of this server:
-// the preflight checks run against the live cluster and the cluster is
-// claimed (exactly one of concurrent attaches wins) before anything is
-// recorded; the router is installed by the operation.
-func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) (*api.Compute, string, error) {
-	if imp := m.importerFor(ctx, c.Properties.ResourceID); imp != nil {
-		return m.attachImported(ctx, id, c, imp)
-	}
-	out, cid, cs, err := m.attachable(ctx, id, c)
-	if err != nil {
-		return nil, "", err
-	}
-	purpose := out.Properties.Properties.ClusterPurpose
-	out.Properties.Properties.Preflight = m.preflight(ctx, cs, id, purpose, "")
-	if err := preflightError(out.Properties.Properties.Preflight); err != nil {
-		return nil, "", err
-	}
-	att := m.attachment(id)
-	claimed, err := cluster.ClaimNew(ctx, cs, att)
-	if err != nil {
-		if errors.Is(err, cluster.ErrAttached) {
-			return nil, "", fault.New(fault.Conflict, "AlreadyAttached", "%v", err)
-		}
-		return nil, "", err
-	}
-	pem := takeSSL(out.Properties.Properties)
-	in := clusterInput{ClusterID: cid.String(), ComputeID: id.String(), Provider: "", Spec: provider.Spec{Name: ProviderName(cid)}, Purpose: purpose}
-	opID, err := m.record(ctx, kindComputeAttach, id.String(), in, func(tx store.Tx) error {
-		if err := requireWorkspace(ctx, tx, id); err != nil {
-			return err
-		}
-		if users, err := computesUsing(ctx, tx, cid.String()); err != nil {
-			return err
-		} else if len(users) > 0 {
-			return fault.New(fault.Conflict, "AlreadyAttached", "managed cluster %s is already attached as %s: detach it there first", cid.Name, strings.Join(users, ", "))
-		}
-		if pem != nil {
-			if err := tx.PutSecret(ctx, sslSecret(id.String()), pem); err != nil {
-				return err
-			}
-		}
-		return createJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), out)
-	})
-	if err != nil {
-		if claimed { // a concurrent request for this compute may own the record otherwise
-			_ = cluster.Release(context.WithoutCancel(ctx), cs, att)
-		}
-		if errors.Is(err, store.ErrConflict) {
-			return nil, "", fault.New(fault.Conflict, "Conflict", "compute %s is being created by another request", id.ChildName)
-		}
-		return nil, "", err
-	}
-	return out, opID, nil
-}
+// managedSource attaches a managed cluster of this server by its id.
+type managedSource struct{}
 
-// PreflightCompute runs an attach's checks and returns the report without
-// attaching (the API's dryRun).
-func (m *Manager) PreflightCompute(ctx context.Context, id api.ResourceID, c api.Compute) (*api.PreflightReport, error) {
-	if strings.EqualFold(c.Properties.ComputeType, api.ComputeKubernetes) {
-		out, _, cs, err := m.kubernetesAttachable(ctx, id, c)
-		if err != nil {
-			return nil, err
-		}
-		p := out.Properties.Properties
-		return m.preflight(ctx, cs, id, p.ClusterPurpose, p.Namespace), nil
-	}
-	if imp := m.importerFor(ctx, c.Properties.ResourceID); imp != nil {
-		out, _, cs, extra, err := m.importedAttachable(ctx, id, c, imp)
-		if err != nil {
-			return nil, err
-		}
-		rep := m.preflight(ctx, cs, id, out.Properties.Properties.ClusterPurpose, "")
-		rep.Checks = append(rep.Checks, extra...)
-		return rep, nil
-	}
-	out, _, cs, err := m.attachable(ctx, id, c)
-	if err != nil {
+// resolve checks the managed cluster is this server's and ready, and
+// that no other compute of the server has it.
+func (managedSource) resolve(ctx context.Context, m *Manager, id api.ResourceID, c api.Compute) (*attachPlan, error) {
+	if err := m.checkAttachRequest(ctx, id, &c); err != nil {
 		return nil, err
-	}
-	return m.preflight(ctx, cs, id, out.Properties.Properties.ClusterPurpose, ""), nil
-}
-
-// attachable validates an attach request and returns the compute to
-// record (Creating), the cluster's id and a client for it.
-func (m *Manager) attachable(ctx context.Context, id api.ResourceID, c api.Compute) (*api.Compute, api.ResourceID, kubernetes.Interface, error) {
-	taken, err := m.computeNames(ctx, id)
-	if err != nil {
-		return nil, api.ResourceID{}, nil, err
-	}
-	if err := validation(AttachChecks.Run(&Request{Name: id.ChildName, Compute: &c, Taken: func(n string) bool { return taken[strings.ToLower(n)] },
-		Locations: m.Locations(), VMSizes: memoSizes(m.sizes(ctx))})); err != nil {
-		return nil, api.ResourceID{}, nil, err
 	}
 	cid, err := api.ParseResourceID(c.Properties.ResourceID)
 	if err != nil || cid.Type != "managedClusters" {
-		return nil, cid, nil, fault.New(fault.Invalid, "InvalidResourceId", "properties.resourceId %q is not a managed cluster id", c.Properties.ResourceID)
+		return nil, fault.New(fault.Invalid, "InvalidResourceId", "properties.resourceId %q is not a managed cluster id", c.Properties.ResourceID)
 	}
 	if !strings.EqualFold(cid.Subscription, id.Subscription) {
-		return nil, cid, nil, fault.New(fault.Invalid, "SubscriptionMismatch", "cluster %s is in subscription %s, but the workspace is in %s: a cluster can only be attached in the workspace's subscription", cid.Name, cid.Subscription, id.Subscription)
+		return nil, fault.New(fault.Invalid, "SubscriptionMismatch", "cluster %s is in subscription %s, but the workspace is in %s: a cluster can only be attached in the workspace's subscription", cid.Name, cid.Subscription, id.Subscription)
 	}
 	var mc api.ManagedCluster
 	if _, err := getJSON(ctx, m.cfg.Store, cid.String(), &mc); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, cid, nil, fault.New(fault.NotFound, "ResourceNotFound", "managed cluster %s not found", cid.String())
+			return nil, fault.New(fault.NotFound, "ResourceNotFound", "managed cluster %s not found", cid.String())
 		}
-		return nil, cid, nil, err
+		return nil, err
 	}
 	if mc.Properties.ProvisioningState != api.StateSucceeded {
-		return nil, cid, nil, fault.New(fault.Conflict, "ClusterNotReady", "managed cluster %s is %s", cid.Name, mc.Properties.ProvisioningState)
+		return nil, fault.New(fault.Conflict, "ClusterNotReady", "managed cluster %s is %s", cid.Name, mc.Properties.ProvisioningState)
 	}
 	cs, _, err := m.clusterClient(ctx, cid)
 	if err != nil {
-		return nil, cid, nil, err
+		return nil, err
 	}
 	pool := mc.Properties.AgentPoolProfiles[0]
 	now := m.cfg.Now().UTC()
@@ -141,12 +57,22 @@ func (m *Manager) attachable(ctx context.Context, id api.ResourceID, c api.Compu
 	if c.Properties.Properties != nil && c.Properties.Properties.ClusterPurpose != "" {
 		purpose = c.Properties.Properties.ClusterPurpose
 	}
-	return &api.Compute{ID: id.String(), Name: id.ChildName, Type: api.TypeCompute, Location: mc.Location, Tags: c.Tags,
+	out := &api.Compute{ID: id.String(), Name: id.ChildName, Type: api.TypeCompute, Location: mc.Location, Tags: c.Tags,
 		SystemData: &api.SystemData{CreatedAt: &now, LastModifiedAt: &now, CreatedBy: "kubeml", CreatedByType: "Application"},
 		Properties: api.ComputeProperties{ComputeType: api.ComputeAKS, ComputeLocation: mc.Location, Description: c.Properties.Description,
 			ResourceID: cid.String(), ProvisioningState: api.StateCreating, CreatedOn: &now, ModifiedOn: &now, IsAttachedCompute: true,
 			Properties: &api.AKSProperties{ClusterFqdn: mc.Properties.Fqdn, AgentCount: pool.Count, AgentVMSize: pool.VMSize, ClusterPurpose: purpose,
-				SSLConfiguration: sslIn(c)}}}, cid, cs, nil
+				SSLConfiguration: sslIn(c)}}}
+	return &attachPlan{compute: out, cs: cs,
+		input: clusterInput{ClusterID: cid.String(), ComputeID: id.String(), Spec: provider.Spec{Name: ProviderName(cid)}, Purpose: purpose},
+		guard: func(ctx context.Context, tx store.Tx) error {
+			if users, err := computesUsing(ctx, tx, cid.String()); err != nil {
+				return err
+			} else if len(users) > 0 {
+				return fault.New(fault.Conflict, "AlreadyAttached", "managed cluster %s is already attached as %s: detach it there first", cid.Name, strings.Join(users, ", "))
+			}
+			return nil
+		}}, nil
 }
 
 // GetCompute returns a compute; secrets are never part of it.

@@ -1,0 +1,143 @@
+package compute
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/fault"
+	"github.com/kubeml/kubeml/internal/store"
+)
+
+// attachSource is one way an attach request names its cluster: a managed
+// cluster of this server, a kubeconfig, or a cluster of a provider that
+// imports clusters (AKS). Every source shares one path after it:
+// preflight, claim, record, and release if the record fails.
+type attachSource interface {
+	// resolve validates the request and returns what to attach, touching
+	// nothing in the cluster.
+	resolve(ctx context.Context, m *Manager, id api.ResourceID, c api.Compute) (*attachPlan, error)
+}
+
+// attachPlan is a resolved attach.
+type attachPlan struct {
+	// compute is the compute to record (Creating).
+	compute *api.Compute
+	// cs reaches the cluster.
+	cs kubernetes.Interface
+	// kubeconfig is the credentials the compute keeps (encrypted); nil
+	// for this server's managed clusters, whose provider hands them out.
+	kubeconfig []byte
+	// extra are the source's own checks for the preflight report.
+	extra []api.PreflightCheck
+	// input is what the attach operation needs to run.
+	input clusterInput
+	// guard, if set, runs in the transaction that records the compute.
+	guard func(ctx context.Context, tx store.Tx) error
+}
+
+// sourceFor picks how c names its cluster: a Kubernetes compute by
+// kubeconfig, otherwise by resource id (a provider's cluster when no
+// managed cluster of this server has that id).
+func (m *Manager) sourceFor(ctx context.Context, c api.Compute) attachSource {
+	if strings.EqualFold(c.Properties.ComputeType, api.ComputeKubernetes) {
+		return kubeconfigSource{}
+	}
+	if imp := m.importerFor(ctx, c.Properties.ResourceID); imp != nil {
+		return importSource{imp}
+	}
+	return managedSource{}
+}
+
+// report runs the preflight of a plan against its cluster.
+func (m *Manager) report(ctx context.Context, id api.ResourceID, plan *attachPlan) *api.PreflightReport {
+	p := plan.compute.Properties.Properties
+	rep := m.preflight(ctx, plan.cs, id, p.ClusterPurpose, p.Namespace)
+	rep.Checks = append(rep.Checks, plan.extra...)
+	return rep
+}
+
+// PreflightCompute runs an attach's checks and returns the report without
+// attaching (the API's dryRun).
+func (m *Manager) PreflightCompute(ctx context.Context, id api.ResourceID, c api.Compute) (*api.PreflightReport, error) {
+	plan, err := m.sourceFor(ctx, c).resolve(ctx, m, id, c)
+	if err != nil {
+		return nil, err
+	}
+	return m.report(ctx, id, plan), nil
+}
+
+// attach makes a compute of an existing cluster: the preflight checks run
+// against the live cluster and the cluster is claimed (exactly one of
+// concurrent attaches wins) before anything is recorded; the router is
+// installed by the operation.
+func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) (*api.Compute, string, error) {
+	plan, err := m.sourceFor(ctx, c).resolve(ctx, m, id, c)
+	if err != nil {
+		return nil, "", err
+	}
+	out, p := plan.compute, plan.compute.Properties.Properties
+	p.Preflight = m.report(ctx, id, plan)
+	if err := preflightError(p.Preflight); err != nil {
+		return nil, "", err
+	}
+	if p.AgentCount == nil || *p.AgentCount == 0 {
+		n := p.Preflight.Nodes
+		p.AgentCount = &n
+	}
+	att := m.attachment(id)
+	claimed, err := cluster.ClaimNew(ctx, plan.cs, att)
+	if err != nil {
+		if errors.Is(err, cluster.ErrAttached) {
+			return nil, "", fault.New(fault.Conflict, "AlreadyAttached", "%v", err)
+		}
+		return nil, "", err
+	}
+	pem := takeSSL(p)
+	opID, err := m.record(ctx, kindComputeAttach, id.String(), plan.input, func(tx store.Tx) error {
+		if err := requireWorkspace(ctx, tx, id); err != nil {
+			return err
+		}
+		if plan.guard != nil {
+			if err := plan.guard(ctx, tx); err != nil {
+				return err
+			}
+		}
+		if err := createJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), out); err != nil {
+			return err
+		}
+		if pem != nil {
+			if err := tx.PutSecret(ctx, sslSecret(id.String()), pem); err != nil {
+				return err
+			}
+		}
+		if plan.kubeconfig != nil {
+			return tx.PutSecret(ctx, kubeconfigSecret(id.String()), plan.kubeconfig)
+		}
+		return nil
+	})
+	if err != nil {
+		if claimed { // a concurrent request for this compute may own the record otherwise
+			_ = cluster.Release(context.WithoutCancel(ctx), plan.cs, att)
+		}
+		if errors.Is(err, store.ErrConflict) {
+			return nil, "", fault.New(fault.Conflict, "Conflict", "compute %s exists already or is being created by another request", id.ChildName)
+		}
+		return nil, "", err
+	}
+	return out, opID, nil
+}
+
+// checkAttachRequest runs the attach chain on the request.
+func (m *Manager) checkAttachRequest(ctx context.Context, id api.ResourceID, c *api.Compute) error {
+	taken, err := m.computeNames(ctx, id)
+	if err != nil {
+		return err
+	}
+	return validation(AttachChecks.Run(&Request{Name: id.ChildName, Compute: c, Taken: func(n string) bool { return taken[strings.ToLower(n)] },
+		Locations: m.Locations(), VMSizes: memoSizes(m.sizes(ctx))}))
+}
