@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-		"fmt"
+	"fmt"
 	"log/slog"
 	"sort"
 	"strings"

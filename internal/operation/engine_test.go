@@ -246,7 +246,11 @@ func TestTwoKindsRunSideBySide(t *testing.T) {
 				}
 				return nil
 			},
-			FailedFunc: func(_ context.Context, op Op, _ error) { mu.Lock(); failedOps = append(failedOps, op.Kind); mu.Unlock() },
+			FailedFunc: func(_ context.Context, op Op, _ error) {
+				mu.Lock()
+				failedOps = append(failedOps, op.Kind)
+				mu.Unlock()
+			},
 		}
 	}
 	srv := start(t, t.TempDir(), map[string]Kind{"a": describe("a"), "b": describe("b")})
