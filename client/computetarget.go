@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -69,45 +68,22 @@ func (t *ComputeTarget) Poller() *Poller[api.Compute] { return t.poller }
 // WaitForCompletion waits until the operation that made t ends (for a
 // target from GetComputeTarget: until its provisioning state settles),
 // then holds the compute in t.Compute. With a non-nil showOutput it
-// prints as the Python SDK does: the state, a "." per poll, each new
-// state on its own line, then `Provisioning operation finished,
-// operation "Succeeded"` (or "Failed" followed by the errors). It
-// returns the provisioning error, if any.
+// prints as the Python SDK does (a terminal ProgressSink): the state, a
+// "." per poll, each new state on its own line, then `Provisioning
+// operation finished, operation "Succeeded"` (or "Failed" followed by the
+// errors). It returns the provisioning error, if any.
 func (t *ComputeTarget) WaitForCompletion(ctx context.Context, showOutput io.Writer) error {
-	w := showOutput
-	if w == nil {
-		w = io.Discard
-	}
-	shown := t.state()
-	fmt.Fprint(w, shown)
-	err := t.wait(ctx, func(status string) {
-		fmt.Fprint(w, ".")
-		if status != "" && status != api.StatusInProgress && status != shown {
-			fmt.Fprint(w, "\n"+status)
-			shown = status
-		}
-	})
+	pr := ProgressSink{W: showOutput, Terminal: true}.start(t.state())
+	err := t.wait(ctx, pr.poll)
 	if err == nil && t.Compute != nil && t.Compute.Properties.ProvisioningState == api.StateFailed {
 		err = provisioningError(t.Compute)
 	}
-	var e *Error
-	if err != nil && (!errors.As(err, &e) || e.StatusCode != 0) {
-		fmt.Fprintln(w) // the wait itself failed: no verdict to print
-		return err
+	status := ""
+	if t.poller != nil {
+		status = t.poller.Status()
 	}
-	final := api.StatusSucceeded
-	if err != nil {
-		final = api.StatusFailed
-		if t.poller != nil && t.poller.Status() == api.StatusCanceled {
-			final = api.StatusCanceled
-		}
-	}
-	if final != shown {
-		fmt.Fprint(w, "\n"+final)
-	}
-	fmt.Fprintf(w, "\nProvisioning operation finished, operation %q\n", final)
-	if err != nil {
-		fmt.Fprintf(w, "Provisioning errors:\n  %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+	if pr.finish(status, err) && err != nil {
+		fmt.Fprintf(pr.w, "Provisioning errors:\n  %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
 	return err
 }

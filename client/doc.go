@@ -16,5 +16,7 @@
 // detaching, deleting) return a Poller that follows the server's
 // Azure-AsyncOperation URL, honouring Retry-After; ComputeTarget wraps
 // them the way the Python azureml-core SDK does (create, attach,
-// wait_for_completion, detach, delete).
+// wait_for_completion, detach, delete). Poller.Wait and
+// WaitForCompletion show progress through the SDK's one printer, on the
+// ProgressSink (a writer, and whether it is a terminal) the caller passes.
 package client

@@ -10,7 +10,7 @@ import (
 )
 
 // newAKS is `kubeml aks`: managed clusters, as `az aks`.
-func newAKS(s Streams, g *globals) *cobra.Command {
+func newAKS(s Streams, g *Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "aks",
 		Short: "Manage Kubernetes clusters (managed clusters), as az aks does",

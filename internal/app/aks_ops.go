@@ -24,7 +24,7 @@ A cluster a compute target uses is refused: delete or detach the compute first.`
 			if err != nil {
 				return err
 			}
-			if err := confirm(c.s, yes); err != nil {
+			if err := c.s.Confirm(yes); err != nil {
 				return err
 			}
 			p, err := cl.BeginDeleteManagedCluster(cmd.Context(), id)

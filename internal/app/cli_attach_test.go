@@ -103,7 +103,7 @@ func attachEnv(t *testing.T) (*fakeML, string, func(stdin string, args ...string
 		var out, errb bytes.Buffer
 		s := app.Streams{In: strings.NewReader(stdin), Out: &out, Err: &errb}
 		args = append(append([]string{"--data-dir", dir, "ml", "computetarget"}, args...), "-g", "rg1", "-w", "ws1", "--server", hs.URL, "--token", "t")
-		err := app.Run(context.Background(), s, args)
+		err := app.Run(context.Background(), s, app.Config{}, args)
 		return out.String(), errb.String(), err
 	}
 	return f, kc, run

@@ -52,7 +52,7 @@ func cli(t *testing.T, dataDir string, args ...string) (stdout, stderr string, e
 	t.Helper()
 	var out, errb bytes.Buffer
 	s := app.Streams{In: strings.NewReader(""), Out: &out, Err: &errb}
-	err = app.Run(context.Background(), s, append([]string{"--data-dir", dataDir}, args...))
+	err = app.Run(context.Background(), s, app.Config{}, append([]string{"--data-dir", dataDir}, args...))
 	return out.String(), errb.String(), err
 }
 

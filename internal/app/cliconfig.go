@@ -20,18 +20,18 @@ import (
 // client.json names one: a kubeml server has no real subscriptions.
 const DefaultSubscription = "00000000-0000-0000-0000-000000000000"
 
-// cliDefaults are the default resource names of <dataDir>/client.json
+// Defaults are the default resource names of <dataDir>/client.json
 // (its server, token and caFile are client.LoadConfig's business).
-type cliDefaults struct {
+type Defaults struct {
 	Subscription  string `json:"subscription"`
 	ResourceGroup string `json:"resourceGroup"`
 	Workspace     string `json:"workspace"`
 	Location      string `json:"location"`
 }
 
-// loadCLIDefaults reads the defaults; a missing file gives none.
-func loadCLIDefaults(dataDir string) (cliDefaults, error) {
-	var d cliDefaults
+// LoadDefaults reads the defaults; a missing file gives none.
+func LoadDefaults(dataDir string) (Defaults, error) {
+	var d Defaults
 	if dataDir == "" {
 		return d, nil
 	}
@@ -52,7 +52,7 @@ func loadCLIDefaults(dataDir string) (cliDefaults, error) {
 // the client flags of their command group.
 type cli struct {
 	s                     Streams
-	g                     *globals
+	g                     *Globals
 	server, token, caFile string
 	output, query         string
 	sub, group, workspace string
@@ -60,7 +60,7 @@ type cli struct {
 
 // newGroup makes a command group whose commands talk to a kubeml server,
 // with the client flags as persistent flags (-w too when workspace).
-func newGroup(s Streams, g *globals, cmd *cobra.Command, workspace bool) *cli {
+func newGroup(s Streams, g *Globals, cmd *cobra.Command, workspace bool) *cli {
 	c := &cli{s: s, g: g}
 	f := cmd.PersistentFlags()
 	f.StringVar(&c.server, "server", "", "kubeml server URL (env "+client.EnvServer+", client.json \"server\"; default "+client.DefaultServer+")")
@@ -92,7 +92,7 @@ func (c *cli) checkOutput() error {
 
 // connect makes the client from the flags, the environment and client.json.
 func (c *cli) connect() (*client.Client, error) {
-	cfg, err := client.LoadConfig(client.Config{Server: c.server, Token: c.token, CAFile: c.caFile, UserAgent: "kubeml-cli/" + Version}, os.Getenv, c.g.dataDir)
+	cfg, err := client.LoadConfig(client.Config{Server: c.server, Token: c.token, CAFile: c.caFile, UserAgent: "kubeml-cli/" + c.g.Version}, os.Getenv, c.g.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -100,27 +100,27 @@ func (c *cli) connect() (*client.Client, error) {
 }
 
 // value returns the flag's value, else the one pick takes from client.json.
-func (c *cli) value(flag string, pick func(cliDefaults) string) (string, error) {
+func (c *cli) value(flag string, pick func(Defaults) string) (string, error) {
 	if flag != "" {
 		return flag, nil
 	}
-	d, err := loadCLIDefaults(c.g.dataDir)
+	d, err := LoadDefaults(c.g.DataDir)
 	return pick(d), err
 }
 
 // required is value, where no value is an error naming the flag and the
 // client.json key.
-func (c *cli) required(flag, what, key string, pick func(cliDefaults) string) (string, error) {
+func (c *cli) required(flag, what, key string, pick func(Defaults) string) (string, error) {
 	v, err := c.value(flag, pick)
 	if err == nil && v == "" {
 		flags := map[string]string{"resourceGroup": "-g/--resource-group", "workspace": "-w/--workspace-name", "location": "-l/--location"}
-		err = fmt.Errorf("no %s given: pass %s or set %q in %s", what, flags[key], key, filepath.Join(c.g.dataDir, client.ConfigFile))
+		err = fmt.Errorf("no %s given: pass %s or set %q in %s", what, flags[key], key, filepath.Join(c.g.DataDir, client.ConfigFile))
 	}
 	return v, err
 }
 
 func (c *cli) subscription() (string, error) {
-	v, err := c.value(c.sub, func(d cliDefaults) string { return d.Subscription })
+	v, err := c.value(c.sub, func(d Defaults) string { return d.Subscription })
 	if v == "" {
 		v = DefaultSubscription
 	}
@@ -128,12 +128,12 @@ func (c *cli) subscription() (string, error) {
 }
 
 func (c *cli) resourceGroup() (string, error) {
-	return c.required(c.group, "resource group", "resourceGroup", func(d cliDefaults) string { return d.ResourceGroup })
+	return c.required(c.group, "resource group", "resourceGroup", func(d Defaults) string { return d.ResourceGroup })
 }
 
 // location is flag, else client.json's "location", else an error.
 func (c *cli) location(flag string) (string, error) {
-	return c.required(flag, "location", "location", func(d cliDefaults) string { return d.Location })
+	return c.required(flag, "location", "location", func(d Defaults) string { return d.Location })
 }
 
 // groupScope returns the subscription and resource group.
@@ -150,7 +150,7 @@ func (c *cli) optionalGroup() (sub, rg string, err error) {
 	if sub, err = c.subscription(); err != nil {
 		return "", "", err
 	}
-	rg, err = c.value(c.group, func(d cliDefaults) string { return d.ResourceGroup })
+	rg, err = c.value(c.group, func(d Defaults) string { return d.ResourceGroup })
 	return sub, rg, err
 }
 
@@ -160,7 +160,7 @@ func (c *cli) workspaceID() (api.ResourceID, error) {
 	if err != nil {
 		return api.ResourceID{}, err
 	}
-	ws, err := c.required(c.workspace, "workspace", "workspace", func(d cliDefaults) string { return d.Workspace })
+	ws, err := c.required(c.workspace, "workspace", "workspace", func(d Defaults) string { return d.Workspace })
 	return api.WorkspaceID(sub, rg, ws), err
 }
 

@@ -9,7 +9,7 @@ import (
 
 // newML is `kubeml ml`: workspaces and their compute targets, as the
 // azure-cli-ml extension's `az ml`.
-func newML(s Streams, g *globals) *cobra.Command {
+func newML(s Streams, g *Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ml",
 		Short: "Manage workspaces and their compute targets, as az ml does",
@@ -53,7 +53,7 @@ func newWorkspaceCreate(c *cli) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			loc, err := c.value(location, func(d cliDefaults) string { return d.Location })
+			loc, err := c.value(location, func(d Defaults) string { return d.Location })
 			if err != nil {
 				return err
 			}
@@ -130,7 +130,7 @@ terminal to ask on, --yes is needed.`,
 			if err != nil {
 				return err
 			}
-			if err := confirm(c.s, yes); err != nil {
+			if err := c.s.Confirm(yes); err != nil {
 				return err
 			}
 			return cl.DeleteWorkspace(cmd.Context(), id.Subscription, id.ResourceGroup, id.Name)

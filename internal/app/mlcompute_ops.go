@@ -40,7 +40,7 @@ deployed on the cluster, unless --force.`,
 			if err != nil {
 				return err
 			}
-			if err := confirm(c.s, yes); err != nil {
+			if err := c.s.Confirm(yes); err != nil {
 				return err
 			}
 			cl, err := c.connect()

@@ -203,7 +203,7 @@ func newModelDelete(c *cli) *cobra.Command {
 			if version < 1 {
 				return fmt.Errorf("--version is required to delete: which version of %s?", name)
 			}
-			if err := confirm(c.s, yes); err != nil {
+			if err := c.s.Confirm(yes); err != nil {
 				return err
 			}
 			cl, ws, err := c.workspaceClient()

@@ -18,8 +18,8 @@ var serviceTable = &output.Table{Columns: []output.Column{
 	cell("ProvisioningState", "properties.provisioningState"), cell("ScoringUri", "properties.scoringUri"),
 }}
 
-// serviceFailed is the error of a service whose deploy failed.
-func serviceFailed(s *api.Service) error {
+// ServiceFailed is the error of a service whose deploy failed.
+func ServiceFailed(s *api.Service) error {
 	if s.Properties.ProvisioningState != api.StateFailed {
 		return nil
 	}
@@ -51,7 +51,7 @@ func (c *cli) deploy(ctx context.Context, cl *client.Client, ws api.ResourceID, 
 	if err != nil {
 		return err
 	}
-	op := operation[api.Service]{poller: p, state: "Transitioning", failed: serviceFailed,
+	op := operation[api.Service]{poller: p, state: "Transitioning", failed: ServiceFailed,
 		now:   func() (*api.Service, error) { return cl.GetService(ctx, ws, name) },
 		print: func(s *api.Service) error { return c.print(s, serviceTable) }}
 	return op.finish(ctx, c.s, noWait)

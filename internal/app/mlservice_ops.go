@@ -97,7 +97,7 @@ func newServiceDelete(c *cli) *cobra.Command {
 	var yes, noWait bool
 	cmd := serviceCmd(c, "delete", "Delete a web service from its cluster and the workspace", "  kubeml ml service delete -n fashion-svc --yes",
 		func(cmd *cobra.Command, cl *client.Client, ws api.ResourceID, name string) error {
-			if err := confirm(c.s, yes); err != nil {
+			if err := c.s.Confirm(yes); err != nil {
 				return err
 			}
 			p, err := cl.BeginDeleteService(cmd.Context(), ws, name)

@@ -1,14 +1,15 @@
-package app
+package localdev
 
 import (
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeml/kubeml/internal/app"
 	"github.com/kubeml/kubeml/internal/kube"
 )
 
-func newKube(s Streams) *cobra.Command {
+func newKube(s app.Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "kube",
 		Short: "Manage the Kubernetes binaries kubeml runs",

@@ -1,4 +1,4 @@
-package app_test
+package incluster_test
 
 import (
 	"bytes"
@@ -18,7 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubeml/kubeml/internal/app"
+	"github.com/spf13/cobra"
+
+	"github.com/kubeml/kubeml/internal/incluster"
 )
 
 const xgbFixture = "../serving/xgboost/testdata/binary_logistic"
@@ -61,6 +63,17 @@ rows:
 	return model, body, want
 }
 
+// run runs the in-cluster command of args as kubeml does, with errw as
+// its stderr.
+func run(ctx context.Context, errw io.Writer, args []string) error {
+	root := &cobra.Command{Use: "kubeml", SilenceUsage: true, SilenceErrors: true}
+	root.AddCommand(incluster.Commands(io.Discard, errw, "dev")...)
+	root.SetArgs(args)
+	root.SetOut(io.Discard)
+	root.SetErr(errw)
+	return root.ExecuteContext(ctx)
+}
+
 // freeAddr returns a loopback address nobody listens on.
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -81,8 +94,7 @@ func startServeModel(t *testing.T, args ...string) (base string, stop func() err
 	var logs bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		s := app.Streams{In: strings.NewReader(""), Out: io.Discard, Err: &logs}
-		done <- app.Run(ctx, s, append([]string{"serve-model", "--listen", addr, "--drain", "300ms"}, args...))
+		done <- run(ctx, &logs, append([]string{"serve-model", "--listen", addr, "--drain", "300ms"}, args...))
 	}()
 	base = "http://" + addr
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
@@ -191,8 +203,7 @@ func TestServeModelRefusesWrongBytes(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			addr := freeAddr(t)
-			s := app.Streams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard}
-			err := app.Run(t.Context(), s, append([]string{"serve-model", "--listen", addr}, tc.args...))
+			err := run(t.Context(), io.Discard, append([]string{"serve-model", "--listen", addr}, tc.args...))
 			for _, w := range tc.want {
 				if err == nil || !strings.Contains(err.Error(), w) {
 					t.Errorf("err = %v, want it to mention %q", err, w)

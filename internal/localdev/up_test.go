@@ -1,4 +1,4 @@
-package app_test
+package localdev_test
 
 import (
 	"context"

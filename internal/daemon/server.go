@@ -1,6 +1,13 @@
-package app
+// Package daemon is the composition root of `kubeml server`, the
+// workspace control plane: it reads the configuration (defaults, then
+// --config, then flags), builds the providers (local and simulated under
+// the data dir, an aks-<region> provider per configured Azure region),
+// sets up logging and runs package server with them. cmd/kubeml adds its
+// command to the command tree of package app.
+package daemon
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -8,13 +15,66 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeml/kubeml/internal/app"
+	"github.com/kubeml/kubeml/internal/kube"
+	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/provider/aks"
+	"github.com/kubeml/kubeml/internal/provider/local"
+	"github.com/kubeml/kubeml/internal/provider/simulated"
 	"github.com/kubeml/kubeml/internal/server"
 )
 
+// Setup is what `kubeml server` serves, once its flags are read.
+type Setup struct {
+	Config  server.Config // defaults, then --config, then flags
+	DataDir string        // --data-dir as given: the providers' clusters live under it
+	Log     *slog.Logger  // on stderr, as --log-format says
+}
+
+// Commands is `kubeml server`, for app.Config.Commands.
+func Commands(s app.Streams, g *app.Globals) []*cobra.Command {
+	return []*cobra.Command{newServer(s, g, Serve)}
+}
+
+// Serve builds the providers of su and serves the workspace API until ctx
+// ends.
+func Serve(ctx context.Context, su Setup) error {
+	cfg := su.Config
+	reg, err := Providers(su.DataDir, cfg.Azure)
+	if err != nil {
+		return err
+	}
+	cfg.AzureLocations()
+	srv, err := server.New(cfg, reg, su.Log)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	return srv.Run(ctx, nil)
+}
+
+// Providers are the server's providers: local and simulated, with their
+// clusters under <dataDir>/clusters, and one aks-<region> provider per
+// Azure region configured.
+func Providers(dataDir string, azure []aks.Config) (provider.Registry, error) {
+	clusters := filepath.Join(dataDir, "clusters")
+	reg := provider.NewRegistry(
+		local.New(local.Options{Root: filepath.Join(clusters, local.Name), Bins: kube.Find}),
+		simulated.New(filepath.Join(clusters, simulated.Name), kube.Find),
+	)
+	for _, a := range azure {
+		p, err := aks.New(a, nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("failed to configure Azure region %q: %w", a.Region, err)
+		}
+		reg[p.Name()] = p
+	}
+	return reg, nil
+}
+
 // newServer is `kubeml server`: the workspace control plane. run is the
 // function that serves, a parameter so tests can check flag handling.
-func newServer(s Streams, g *globals) *cobra.Command {
+func newServer(s app.Streams, g *app.Globals, run func(context.Context, Setup) error) *cobra.Command {
 	var (
 		configFile string
 		locations  []string
@@ -41,7 +101,7 @@ identity, managed identity, Azure CLI); see the README for the roles.`,
 		Example: "  kubeml server\n  kubeml server --addr 127.0.0.1:9000 --location local=local --location sim=simulated",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := server.Defaults(absDir(g.dataDir))
+			cfg := server.Defaults(absDir(g.DataDir))
 			if configFile != "" {
 				if err := cfg.LoadFile(configFile); err != nil {
 					return err
@@ -71,21 +131,7 @@ identity, managed identity, Azure CLI); see the README for the roles.`,
 			if logFormat == "json" {
 				log = slog.New(slog.NewJSONHandler(s.Err, nil))
 			}
-			reg := g.registry()
-			for _, a := range cfg.Azure {
-				p, err := aks.New(a, nil, nil)
-				if err != nil {
-					return fmt.Errorf("failed to configure Azure region %q: %w", a.Region, err)
-				}
-				reg[p.Name()] = p
-			}
-			cfg.AzureLocations()
-			srv, err := server.New(cfg, reg, log)
-			if err != nil {
-				return err
-			}
-			defer srv.Close()
-			return srv.Run(cmd.Context(), nil)
+			return run(cmd.Context(), Setup{Config: cfg, DataDir: g.DataDir, Log: log})
 		},
 	}
 	f := cmd.Flags()

@@ -1,4 +1,4 @@
-package app
+package localdev
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/client"
+	"github.com/kubeml/kubeml/internal/app"
 	"github.com/kubeml/kubeml/internal/modelzoo/fashion"
 )
 
@@ -26,7 +27,7 @@ type sample struct {
 // ensureSample registers kubeml's own fashion-mnist model (trained here
 // on first use, about 15 s) and deploys it on the local compute, unless
 // both exist, and returns a working scoring command.
-func ensureSample(ctx context.Context, s Streams, c *client.Client, ws api.ResourceID, dataDir string) (*sample, error) {
+func ensureSample(ctx context.Context, s app.Streams, c *client.Client, ws api.ResourceID, dataDir string) (*sample, error) {
 	dir := filepath.Join(dataDir, "samples")
 	mv, err := c.GetModel(ctx, ws, SampleName, 0)
 	if client.IsNotFound(err) {
@@ -54,7 +55,7 @@ func ensureSample(ctx context.Context, s Streams, c *client.Client, ws api.Resou
 		if derr != nil {
 			return nil, derr
 		}
-		svc, err = await(ctx, s, "Transitioning", p, serviceFailed)
+		svc, err = p.Wait(ctx, s.Progress(), "Transitioning", app.ServiceFailed)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("failed to deploy the sample model: %w", err)
@@ -91,25 +92,3 @@ func sampleRequest(dir string) (string, error) {
 
 // sampleSkipped says whether the sample cannot be made on this machine.
 func sampleSkipped(err error) bool { return errors.Is(err, fashion.ErrNoDataset) }
-
-// deleteServicesOn deletes the web services deployed on a compute.
-func deleteServicesOn(ctx context.Context, s Streams, c *client.Client, ws api.ResourceID, compute string) error {
-	list, err := c.ListServices(ctx, ws)
-	if err != nil && !client.IsNotFound(err) {
-		return err
-	}
-	for _, svc := range list {
-		if svc.Properties.ComputeName != compute {
-			continue
-		}
-		fmt.Fprintf(s.Err, "Deleting web service %q\n", svc.Name)
-		p, err := c.BeginDeleteService(ctx, ws, svc.Name)
-		if err != nil {
-			return err
-		}
-		if _, err := p.PollUntilDone(ctx, nil); err != nil {
-			return fmt.Errorf("failed to delete web service %s: %w", svc.Name, err)
-		}
-	}
-	return nil
-}
