@@ -181,3 +181,8 @@ func SupportedAPIVersion(v string) bool {
 func GUID(b [16]byte) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
+
+// ResourceGroupID is a resource group's id, the parent of its resources.
+func ResourceGroupID(sub, rg string) string {
+	return "/subscriptions/" + sub + "/resourceGroups/" + rg
+}

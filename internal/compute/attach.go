@@ -10,7 +10,10 @@ import (
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/cluster"
 	"github.com/kubeml/kubeml/internal/fault"
+	"github.com/kubeml/kubeml/internal/managedcluster"
+	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/store"
+	"github.com/kubeml/kubeml/internal/workspace"
 )
 
 // attachSource is one way an attach request names its cluster: a managed
@@ -35,7 +38,7 @@ type attachPlan struct {
 	// extra are the source's own checks for the preflight report.
 	extra []api.PreflightCheck
 	// input is what the attach operation needs to run.
-	input clusterInput
+	input input
 	// guard, if set, runs in the transaction that records the compute.
 	guard func(ctx context.Context, tx store.Tx) error
 }
@@ -99,7 +102,7 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 	}
 	pem := takeSSL(p)
 	opID, err := m.record(ctx, kindComputeAttach, id.String(), plan.input, func(tx store.Tx) error {
-		if err := requireWorkspace(ctx, tx, id); err != nil {
+		if err := workspace.Require(ctx, tx, id); err != nil {
 			return err
 		}
 		if plan.guard != nil {
@@ -107,7 +110,7 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 				return err
 			}
 		}
-		if err := createJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), out); err != nil {
+		if err := store.CreateJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), out); err != nil {
 			return err
 		}
 		if pem != nil {
@@ -139,5 +142,59 @@ func (m *Manager) checkAttachRequest(ctx context.Context, id api.ResourceID, c *
 		return err
 	}
 	return validation(AttachChecks.Run(&Request{Name: id.ChildName, Compute: c, Taken: func(n string) bool { return taken[strings.ToLower(n)] },
-		Locations: m.Locations(), VMSizes: memoSizes(m.sizes(ctx))}))
+		Locations: m.clusters.Locations(), VMSizes: memoSizes(m.sizes(ctx))}))
+}
+
+// managedSource attaches a managed cluster of this server by its id.
+type managedSource struct{}
+
+// resolve checks the managed cluster is this server's and ready, and
+// that no other compute of the server has it.
+func (managedSource) resolve(ctx context.Context, m *Manager, id api.ResourceID, c api.Compute) (*attachPlan, error) {
+	if err := m.checkAttachRequest(ctx, id, &c); err != nil {
+		return nil, err
+	}
+	cid, err := api.ParseResourceID(c.Properties.ResourceID)
+	if err != nil || cid.Type != "managedClusters" {
+		return nil, fault.New(fault.Invalid, "InvalidResourceId", "properties.resourceId %q is not a managed cluster id", c.Properties.ResourceID)
+	}
+	if !strings.EqualFold(cid.Subscription, id.Subscription) {
+		return nil, fault.New(fault.Invalid, "SubscriptionMismatch", "cluster %s is in subscription %s, but the workspace is in %s: a cluster can only be attached in the workspace's subscription", cid.Name, cid.Subscription, id.Subscription)
+	}
+	var mc api.ManagedCluster
+	if _, err := store.GetJSON(ctx, m.cfg.Store, cid.String(), &mc); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fault.New(fault.NotFound, "ResourceNotFound", "managed cluster %s not found", cid.String())
+		}
+		return nil, err
+	}
+	if mc.Properties.ProvisioningState != api.StateSucceeded {
+		return nil, fault.New(fault.Conflict, "ClusterNotReady", "managed cluster %s is %s", cid.Name, mc.Properties.ProvisioningState)
+	}
+	cs, _, err := m.clusters.Client(ctx, cid)
+	if err != nil {
+		return nil, err
+	}
+	pool := mc.Properties.AgentPoolProfiles[0]
+	now := m.cfg.Now().UTC()
+	purpose := api.PurposeFastProd
+	if c.Properties.Properties != nil && c.Properties.Properties.ClusterPurpose != "" {
+		purpose = c.Properties.Properties.ClusterPurpose
+	}
+	out := &api.Compute{ID: id.String(), Name: id.ChildName, Type: api.TypeCompute, Location: mc.Location, Tags: c.Tags,
+		SystemData: &api.SystemData{CreatedAt: &now, LastModifiedAt: &now, CreatedBy: "kubeml", CreatedByType: "Application"},
+		Properties: api.ComputeProperties{ComputeType: api.ComputeAKS, ComputeLocation: mc.Location, Description: c.Properties.Description,
+			ResourceID: cid.String(), ProvisioningState: api.StateCreating, CreatedOn: &now, ModifiedOn: &now, IsAttachedCompute: true,
+			Properties: &api.AKSProperties{ClusterFqdn: mc.Properties.Fqdn, AgentCount: pool.Count, AgentVMSize: pool.VMSize, ClusterPurpose: purpose,
+				SSLConfiguration: sslIn(c)}}}
+	return &attachPlan{compute: out, cs: cs,
+		input: input{Input: managedcluster.Input{ClusterID: cid.String(), Spec: provider.Spec{Name: managedcluster.ProviderName(cid)}}, ComputeID: id.String(), Purpose: purpose},
+		guard: func(ctx context.Context, tx store.Tx) error {
+			if users, err := ComputesUsing(ctx, tx, cid.String()); err != nil {
+				return err
+			} else if len(users) > 0 {
+				return fault.New(fault.Conflict, "AlreadyAttached", "managed cluster %s is already attached as %s: detach it there first", cid.Name, strings.Join(users, ", "))
+			}
+			return nil
+		}}, nil
 }

@@ -9,9 +9,12 @@ import (
 
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/fault"
+	"github.com/kubeml/kubeml/internal/managedcluster"
 	"github.com/kubeml/kubeml/internal/provider"
+	"github.com/kubeml/kubeml/internal/provisioning"
 	"github.com/kubeml/kubeml/internal/store"
 	"github.com/kubeml/kubeml/internal/vmsize"
+	"github.com/kubeml/kubeml/internal/workspace"
 )
 
 // Underlying resource actions of a compute delete.
@@ -32,7 +35,7 @@ func (m *Manager) CreateOrUpdateCompute(ctx context.Context, id api.ResourceID, 
 		return nil, "", false, err
 	}
 	var existing api.Compute
-	if _, err := getJSON(ctx, m.cfg.Store, id.String(), &existing); err == nil {
+	if _, err := store.GetJSON(ctx, m.cfg.Store, id.String(), &existing); err == nil {
 		op, err := m.updateCompute(ctx, id, &existing, c)
 		return &existing, op, false, err
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -44,7 +47,7 @@ func (m *Manager) CreateOrUpdateCompute(ctx context.Context, id api.ResourceID, 
 	}
 	if computeLocation(&c) == "" {
 		var ws api.Workspace
-		if _, err := getJSON(ctx, m.cfg.Store, wsID.String(), &ws); err == nil {
+		if _, err := store.GetJSON(ctx, m.cfg.Store, wsID.String(), &ws); err == nil {
 			c.Properties.ComputeLocation = ws.Location
 		}
 	}
@@ -54,7 +57,7 @@ func (m *Manager) CreateOrUpdateCompute(ctx context.Context, id api.ResourceID, 
 // sizes adapts a location's provider sizes for the checks.
 func (m *Manager) sizes(ctx context.Context) func(string) (map[string]vmsize.Size, error) {
 	return func(location string) (map[string]vmsize.Size, error) {
-		p, err := m.ProviderFor(location)
+		p, err := m.clusters.ProviderFor(location)
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +92,7 @@ func validation(ps []Problem) error {
 func (m *Manager) createCompute(ctx context.Context, id api.ResourceID, c api.Compute) (*api.Compute, string, bool, error) {
 	loc := computeLocation(&c)
 	if loc == "" {
-		if locs := m.Locations(); len(locs) > 0 {
+		if locs := m.clusters.Locations(); len(locs) > 0 {
 			loc = locs[0]
 		}
 	}
@@ -109,7 +112,7 @@ func (m *Manager) createCompute(ctx context.Context, id api.ResourceID, c api.Co
 		return nil, "", false, err
 	}
 	probs := CreateChecks.Run(&Request{Name: id.ChildName, Compute: &c, Taken: func(n string) bool { return taken[strings.ToLower(n)] },
-		Locations: m.Locations(), VMSizes: sizeOf})
+		Locations: m.clusters.Locations(), VMSizes: sizeOf})
 	props := c.Properties.Properties
 	clusterID := api.ManagedClusterID(id.Subscription, id.ResourceGroup, m.clusterName(id.ChildName))
 	tags := map[string]string{"kubeml.io/workspace": api.WorkspaceID(id.Subscription, id.ResourceGroup, id.Name).String(), "kubeml.io/compute": id.ChildName}
@@ -119,7 +122,7 @@ func (m *Manager) createCompute(ctx context.Context, id api.ResourceID, c api.Co
 		mc.Properties.AgentPoolProfiles[0].VnetSubnetID = n.SubnetID
 		mc.Properties.NetworkProfile = &api.NetworkProfile{ServiceCidr: n.ServiceCidr, DNSServiceIP: n.DNSServiceIP, DockerBridgeCidr: n.DockerBridgeCidr}
 	}
-	spec, p, specErr := m.clusterSpec(clusterID, mc)
+	spec, p, specErr := m.clusters.Spec(clusterID, mc)
 	if err := validation(probs); err != nil {
 		return nil, "", false, err
 	}
@@ -146,12 +149,12 @@ func (m *Manager) createCompute(ctx context.Context, id api.ResourceID, c api.Co
 	mc.SystemData = c.SystemData
 	mc.Properties.ProvisioningState = api.StateCreating
 	mc.Properties.KubernetesVersion = spec.KubernetesVersion
-	in := clusterInput{ClusterID: clusterID.String(), ComputeID: id.String(), Provider: p.Name(), Spec: spec, Purpose: props.ClusterPurpose}
+	in := input{Input: managedcluster.Input{ClusterID: clusterID.String(), Provider: p.Name(), Spec: spec}, ComputeID: id.String(), Purpose: props.ClusterPurpose}
 	opID, err := m.record(ctx, kindComputeCreate, id.String(), in, func(tx store.Tx) error {
-		if err := requireWorkspace(ctx, tx, id); err != nil {
+		if err := workspace.Require(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := createJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), &c); err != nil {
+		if err := store.CreateJSON(ctx, tx, id.String(), api.TypeCompute, workspaceKey(id), &c); err != nil {
 			return err
 		}
 		if secrets != nil && secrets.Cert != "" {
@@ -159,7 +162,7 @@ func (m *Manager) createCompute(ctx context.Context, id api.ResourceID, c api.Co
 				return err
 			}
 		}
-		return createJSON(ctx, tx, clusterID.String(), api.TypeManagedCluster, resourceGroupID(id.Subscription, id.ResourceGroup), &mc)
+		return store.CreateJSON(ctx, tx, clusterID.String(), api.TypeManagedCluster, api.ResourceGroupID(id.Subscription, id.ResourceGroup), &mc)
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return nil, "", false, fault.New(fault.Conflict, "Conflict", "compute %s is being created by another request", id.ChildName)
@@ -178,15 +181,6 @@ func (m *Manager) clusterName(compute string) string {
 
 func workspaceKey(id api.ResourceID) string {
 	return api.WorkspaceID(id.Subscription, id.ResourceGroup, id.Name).String()
-}
-
-func createJSON(ctx context.Context, tx store.Tx, id, typ, parent string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = tx.Create(ctx, store.Resource{ID: id, Type: typ, Parent: parent, Body: b})
-	return err
 }
 
 // computeNames returns the lower-cased names of the workspace's computes.
@@ -219,7 +213,7 @@ func (m *Manager) ListComputes(ctx context.Context, sub, rg, ws string) ([]api.C
 }
 
 // computesUsing names the computes (of any workspace) on a cluster.
-func computesUsing(ctx context.Context, tx store.Tx, clusterID string) ([]string, error) {
+func ComputesUsing(ctx context.Context, tx store.Tx, clusterID string) ([]string, error) {
 	rs, _, err := tx.List(ctx, api.TypeCompute, "", 0, 0)
 	if err != nil {
 		return nil, err
@@ -237,8 +231,8 @@ func computesUsing(ctx context.Context, tx store.Tx, clusterID string) ([]string
 // updateCompute handles a PUT on an existing compute: a scale, or nothing.
 func (m *Manager) updateCompute(ctx context.Context, id api.ResourceID, cur *api.Compute, c api.Compute) (string, error) {
 	switch s := cur.Properties.ProvisioningState; {
-	case busy(s):
-		return "", errBusy("compute", id.ChildName, s)
+	case provisioning.Busy(s):
+		return "", provisioning.ErrBusy("compute", id.ChildName, s)
 	case s == api.StateFailed:
 		how := "delete it (underlyingResourceAction=Delete) and create it again"
 		if cur.Properties.IsAttachedCompute {
@@ -246,7 +240,7 @@ func (m *Manager) updateCompute(ctx context.Context, id api.ResourceID, cur *api
 		}
 		return "", fault.New(fault.Conflict, "ComputeFailed", "compute %s failed (see provisioningErrors): %s", id.ChildName, how)
 	}
-	probs := UpdateChecks.Run(&Request{Name: id.ChildName, Compute: &c, Existing: cur, Locations: m.Locations(), VMSizes: memoSizes(m.sizes(ctx))})
+	probs := UpdateChecks.Run(&Request{Name: id.ChildName, Compute: &c, Existing: cur, Locations: m.clusters.Locations(), VMSizes: memoSizes(m.sizes(ctx))})
 	if err := validation(probs); err != nil {
 		return "", err
 	}
@@ -261,12 +255,12 @@ func (m *Manager) updateCompute(ctx context.Context, id api.ResourceID, cur *api
 	if err != nil {
 		return "", err
 	}
-	spec := provider.Spec{Name: ProviderName(clusterID), VMSize: cur.Properties.Properties.AgentVMSize, AgentCount: *c.Properties.Properties.AgentCount}
-	if err := validateScale(p, spec); err != nil {
+	spec := provider.Spec{Name: managedcluster.ProviderName(clusterID), VMSize: cur.Properties.Properties.AgentVMSize, AgentCount: *c.Properties.Properties.AgentCount}
+	if err := managedcluster.ValidateScale(p, spec); err != nil {
 		return "", err
 	}
 	cur.Properties.ProvisioningState = api.StateUpdating
-	in := clusterInput{ClusterID: clusterID.String(), ComputeID: id.String(), Provider: p.Name(), Spec: spec, Count: spec.AgentCount}
+	in := input{Input: managedcluster.Input{ClusterID: clusterID.String(), Provider: p.Name(), Spec: spec, Count: spec.AgentCount}, ComputeID: id.String()}
 	return m.record(ctx, kindComputeScale, id.String(), in, m.computeTransition(ctx, id.String(), clusterID.String(), cur, api.StateUpdating))
 }
 
@@ -277,18 +271,18 @@ func (m *Manager) computeProvider(c *api.Compute) (api.ResourceID, provider.Prov
 	if err != nil {
 		return clusterID, nil, err
 	}
-	p, err := m.ProviderFor(c.Properties.ComputeLocation)
+	p, err := m.clusters.ProviderFor(c.Properties.ComputeLocation)
 	return clusterID, p, err
 }
 
 // computeTransition is transition for a compute whose operation also
 // works on its cluster: both rows change in one transaction.
 func (m *Manager) computeTransition(ctx context.Context, id, clusterID string, c *api.Compute, clusterState string) func(tx store.Tx) error {
-	step := m.transition(ctx, id, "compute", c)
+	step := provisioning.Transition(ctx, id, "compute", c)
 	return func(tx store.Tx) error {
 		if err := step(tx); err != nil {
 			return err
 		}
-		return setClusterState(ctx, tx, clusterID, clusterState)
+		return managedcluster.SetState(ctx, tx, clusterID, clusterState)
 	}
 }

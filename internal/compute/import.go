@@ -158,10 +158,5 @@ func (m *Manager) locationOf(imp provider.Importer) string {
 	if !ok {
 		return ""
 	}
-	for _, l := range m.Locations() {
-		if m.cfg.Locations[l] == p.Name() {
-			return l
-		}
-	}
-	return ""
+	return m.clusters.LocationOf(p.Name())
 }

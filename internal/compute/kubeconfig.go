@@ -114,8 +114,8 @@ func (kubeconfigSource) resolve(ctx context.Context, m *Manager, id api.Resource
 
 // scopedInput is the attach operation's input for a cluster reached by
 // kubeconfig, whose credentials kubeml scopes unless told not to.
-func scopedInput(id api.ResourceID, p *api.AKSProperties) clusterInput {
-	return clusterInput{ComputeID: id.String(), Purpose: p.ClusterPurpose, Scoped: p.ScopedCredentials == nil || *p.ScopedCredentials}
+func scopedInput(id api.ResourceID, p *api.AKSProperties) input {
+	return input{ComputeID: id.String(), Purpose: p.ClusterPurpose, Scoped: p.ScopedCredentials == nil || *p.ScopedCredentials}
 }
 
 // scopeCredentials swaps a Kubernetes compute's stored credentials for

@@ -28,35 +28,6 @@ const (
 	routerReadyTimeout = 3 * time.Minute
 )
 
-// clusterClient returns a client for a managed cluster of this server,
-// and the provider's view of it.
-func (m *Manager) clusterClient(ctx context.Context, cid api.ResourceID) (kubernetes.Interface, *provider.Cluster, error) {
-	var mc api.ManagedCluster
-	if _, err := getJSON(ctx, m.cfg.Store, cid.String(), &mc); err != nil {
-		return nil, nil, err
-	}
-	p, err := m.ProviderFor(mc.Location)
-	if err != nil {
-		return nil, nil, err
-	}
-	pc, err := p.Get(ctx, ProviderName(cid))
-	if err != nil {
-		return nil, nil, err
-	}
-	kc, err := p.Kubeconfig(ctx, ProviderName(cid))
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(kc)
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg.Timeout = 15 * time.Second
-	cfg.QPS, cfg.Burst = 50, 100 // attach and detach make bursts of calls
-	cs, err := kubernetes.NewForConfig(cfg)
-	return cs, pc, err
-}
-
 // attachment is the record a compute leaves in its cluster.
 func (m *Manager) attachment(id api.ResourceID) cluster.Attachment {
 	ws := api.WorkspaceID(id.Subscription, id.ResourceGroup, id.Name)
@@ -119,7 +90,7 @@ func (m *Manager) computeCluster(ctx context.Context, c *api.Compute) (kubernete
 	if err != nil {
 		return nil, "", err
 	}
-	cs, pc, err := m.clusterClient(ctx, cid)
+	cs, pc, err := m.clusters.Client(ctx, cid)
 	if err != nil {
 		return nil, "", err
 	}

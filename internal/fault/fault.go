@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/provider"
 )
 
 // Kind is what sort of problem an Error is.
@@ -63,4 +64,22 @@ func As(err error) (*Error, bool) {
 	var e *Error
 	ok := errors.As(err, &e)
 	return e, ok
+}
+
+// Detail is the ARM error an operation that failed with err reports: a
+// problem's own detail, a provider's coded error (Azure's "QuotaExceeded"
+// verbatim), or a generic code with err's text.
+func Detail(err error) api.ErrorDetail {
+	if e, ok := As(err); ok {
+		return e.ErrorDetail
+	}
+	var ce *provider.CodedError
+	if errors.As(err, &ce) {
+		return api.ErrorDetail{Code: ce.Code, Message: ce.Message}
+	}
+	code := "OperationFailed"
+	if errors.Is(err, provider.ErrInvalid) {
+		code = "InvalidClusterSpec"
+	}
+	return api.ErrorDetail{Code: code, Message: err.Error()}
 }

@@ -47,7 +47,7 @@ func startAzureServer(t *testing.T, dir string, az *akstest.Azure) (s *testServe
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := srv.Manager().Resume(ctx); err != nil {
+	if err := srv.Resume(ctx); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
@@ -58,7 +58,7 @@ func startAzureServer(t *testing.T, dir string, az *akstest.Azure) (s *testServe
 			stopped = true
 			hs.Close()
 			cancel()
-			srv.Manager().Wait()
+			srv.Drain()
 			srv.Close()
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/kubeml/kubeml/internal/fault"
 )
 
-func (s *Server) workspaces(w http.ResponseWriter, r *http.Request, rt route) error {
+func (s *Server) serveWorkspaces(w http.ResponseWriter, r *http.Request, rt route) error {
 	ctx := r.Context()
 	if rt.rg == "" {
 		return badRequest("InvalidRequestUri", "workspaces are listed per resource group")
@@ -18,7 +18,7 @@ func (s *Server) workspaces(w http.ResponseWriter, r *http.Request, rt route) er
 		if r.Method != http.MethodGet {
 			return methodNotAllowed(r)
 		}
-		list, err := s.mgr.ListWorkspaces(ctx, rt.sub, rt.rg)
+		list, err := s.workspaces.List(ctx, rt.sub, rt.rg)
 		if err != nil {
 			return err
 		}
@@ -28,7 +28,7 @@ func (s *Server) workspaces(w http.ResponseWriter, r *http.Request, rt route) er
 	id := api.WorkspaceID(rt.sub, rt.rg, rt.name)
 	switch r.Method {
 	case http.MethodGet:
-		ws, err := s.mgr.GetWorkspace(ctx, id)
+		ws, err := s.workspaces.Get(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -38,13 +38,13 @@ func (s *Server) workspaces(w http.ResponseWriter, r *http.Request, rt route) er
 		if err := decode(r, &in); err != nil {
 			return err
 		}
-		ws, created, err := s.mgr.PutWorkspace(ctx, id, in)
+		ws, created, err := s.workspaces.Put(ctx, id, in)
 		if err != nil {
 			return err
 		}
 		writeJSON(w, createdStatus(created), ws)
 	case http.MethodDelete:
-		if err := s.mgr.DeleteWorkspace(ctx, id); isNotFound(err) {
+		if err := s.workspaces.Delete(ctx, id); isNotFound(err) {
 			writeJSON(w, http.StatusNoContent, nil)
 		} else if err != nil {
 			return err
@@ -161,7 +161,7 @@ func (s *Server) managedClusters(w http.ResponseWriter, r *http.Request, rt rout
 		if r.Method != http.MethodGet {
 			return methodNotAllowed(r)
 		}
-		list, err := s.mgr.ListClusters(ctx, rt.sub, rt.rg)
+		list, err := s.clusters.List(ctx, rt.sub, rt.rg)
 		if err != nil {
 			return err
 		}
@@ -175,7 +175,7 @@ func (s *Server) managedClusters(w http.ResponseWriter, r *http.Request, rt rout
 	switch {
 	case rt.action != "" && r.Method == http.MethodPost &&
 		(strings.EqualFold(rt.action, "listClusterUserCredential") || strings.EqualFold(rt.action, "listClusterAdminCredential")):
-		kc, err := s.mgr.ClusterKubeconfig(ctx, id)
+		kc, err := s.clusters.Kubeconfig(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -185,7 +185,7 @@ func (s *Server) managedClusters(w http.ResponseWriter, r *http.Request, rt rout
 		}
 		writeJSON(w, http.StatusOK, api.CredentialResults{Kubeconfigs: []api.CredentialResult{{Name: name, Value: kc}}})
 	case rt.action != "" && r.Method == http.MethodPost && strings.EqualFold(rt.action, "start"):
-		op, err := s.mgr.StartCluster(ctx, id)
+		op, err := s.clusters.Start(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -193,7 +193,7 @@ func (s *Server) managedClusters(w http.ResponseWriter, r *http.Request, rt rout
 	case rt.action != "":
 		return methodNotAllowed(r)
 	case r.Method == http.MethodGet:
-		mc, err := s.mgr.GetCluster(ctx, id)
+		mc, err := s.clusters.Get(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -203,13 +203,13 @@ func (s *Server) managedClusters(w http.ResponseWriter, r *http.Request, rt rout
 		if err := decode(r, &in); err != nil {
 			return err
 		}
-		mc, op, created, err := s.mgr.CreateOrUpdateCluster(ctx, id, in)
+		mc, op, created, err := s.clusters.CreateOrUpdate(ctx, id, in)
 		if err != nil {
 			return err
 		}
 		s.accepted(w, r, createdStatus(created), op, mc)
 	case r.Method == http.MethodDelete:
-		op, err := s.mgr.DeleteCluster(ctx, id)
+		op, err := s.clusters.Delete(ctx, id)
 		if isNotFound(err) {
 			writeJSON(w, http.StatusNoContent, nil)
 			return nil
@@ -229,7 +229,7 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request, rt route) erro
 	if r.Method != http.MethodGet {
 		return methodNotAllowed(r)
 	}
-	vs, err := s.mgr.Versions(r.Context(), rt.location)
+	vs, err := s.clusters.Versions(r.Context(), rt.location)
 	if err != nil {
 		return err
 	}

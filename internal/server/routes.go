@@ -90,7 +90,7 @@ func (s *Server) serveARM(w http.ResponseWriter, r *http.Request) {
 	case rt.is(api.NamespaceML, "workspaces") && rt.grand != "":
 		err = &fault.Error{Kind: fault.NotFound, ErrorDetail: errBody("InvalidResourceType", "no kubeml resource at %s", r.URL.Path).Error}
 	case rt.is(api.NamespaceML, "workspaces") && rt.child == "" && rt.action == "":
-		err = s.workspaces(w, r, rt)
+		err = s.serveWorkspaces(w, r, rt)
 	case rt.is(api.NamespaceML, "workspaces") && (strings.EqualFold(rt.child, "computes") || strings.EqualFold(rt.action, "computes")):
 		err = s.computes(w, r, rt)
 	default:
@@ -134,7 +134,7 @@ func (s *Server) operation(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errBody("NotFound", "no operation at %s", r.URL.Path))
 		return
 	}
-	op, err := s.mgr.Operation(r.Context(), parts[2])
+	op, err := s.ops.Get(r.Context(), parts[2])
 	if err != nil {
 		writeError(w, s.log, err)
 		return

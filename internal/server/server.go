@@ -25,7 +25,9 @@ import (
 
 	"github.com/kubeml/kubeml/internal/blob"
 	"github.com/kubeml/kubeml/internal/compute"
+	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/image"
+	"github.com/kubeml/kubeml/internal/managedcluster"
 	"github.com/kubeml/kubeml/internal/operation"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/provider/local"
@@ -33,20 +35,24 @@ import (
 	"github.com/kubeml/kubeml/internal/serving/runtimes"
 	"github.com/kubeml/kubeml/internal/store"
 	"github.com/kubeml/kubeml/internal/webservice"
+	"github.com/kubeml/kubeml/internal/workspace"
 )
 
 // Server serves the API.
 type Server struct {
-	cfg       Config
-	log       *slog.Logger
-	store     store.Store
-	mgr       *compute.Manager
-	tokenHash []byte
-	ready     atomic.Bool
-	metrics   *metrics
-	unlock    func()
-	registry  *registry.Registry
-	services  *webservice.Manager
+	cfg        Config
+	log        *slog.Logger
+	store      store.Store
+	ops        *operation.Engine
+	workspaces *workspace.Manager
+	clusters   *managedcluster.Manager
+	mgr        *compute.Manager
+	tokenHash  []byte
+	ready      atomic.Bool
+	metrics    *metrics
+	unlock     func()
+	registry   *registry.Registry
+	services   *webservice.Manager
 }
 
 // lockDataDir makes sure one server at a time works on a data dir: two
@@ -102,21 +108,51 @@ func New(cfg Config, providers provider.Registry, log *slog.Logger) (*Server, er
 		cfg.RouterImage = ownImage()
 	}
 	s := &Server{cfg: cfg, log: log, store: st, tokenHash: hash, unlock: unlock}
-	ops := operation.New(operation.Config{Store: st, Log: log, Describe: compute.ErrorDetail})
-	s.registry = &registry.Registry{Store: st, Blobs: blob.Dir{Root: filepath.Join(cfg.DataDir, "blobs")}, Runtimes: runtimes.All(),
-		InUse: webservice.ModelInUse}
-	s.mgr, err = compute.NewManager(compute.Config{Store: st, Operations: ops, Providers: providers, Locations: cfg.Locations, Log: log,
-		ServerID: serverID, MinVersion: cfg.MinKubernetesVersion, MaxVersion: cfg.MaxKubernetesVersion, RouterImage: cfg.RouterImage})
-	if err == nil {
-		s.services, err = webservice.New(ops, s.mgr, st, s.registry)
-	}
-	if err != nil {
+	if err := s.compose(providers, serverID); err != nil {
 		s.Close()
 		return nil, err
 	}
 	s.metrics = newMetrics()
 	return s, nil
 }
+
+// compose makes the domain managers, each registering its operation
+// kinds on one engine.
+func (s *Server) compose(providers provider.Registry, serverID string) error {
+	st, log := s.store, s.log
+	s.ops = operation.New(operation.Config{Store: st, Log: log, Describe: fault.Detail})
+	s.registry = &registry.Registry{Store: st, Blobs: blob.Dir{Root: filepath.Join(s.cfg.DataDir, "blobs")}, Runtimes: runtimes.All(),
+		InUse: webservice.ModelInUse}
+	var err error
+	s.clusters, err = managedcluster.New(managedcluster.Config{Store: st, Operations: s.ops, Providers: providers,
+		Locations: s.cfg.Locations, Log: log, InUse: compute.ComputesUsing})
+	if err != nil {
+		return err
+	}
+	s.workspaces = &workspace.Manager{Store: st, Now: time.Now, Rand: func(b []byte) { _, _ = rand.Read(b) }, Locations: s.clusters.Locations,
+		CheckLocation: func(l string) error { _, err := s.clusters.ProviderFor(l); return err }}
+	s.mgr, err = compute.NewManager(compute.Config{Store: st, Operations: s.ops, Clusters: s.clusters, Providers: providers, Log: log,
+		ServerID: serverID, MinVersion: s.cfg.MinKubernetesVersion, MaxVersion: s.cfg.MaxKubernetesVersion, RouterImage: s.cfg.RouterImage})
+	if err != nil {
+		return err
+	}
+	s.services, err = webservice.New(s.ops, s.mgr, st, s.registry)
+	return err
+}
+
+// Resume starts the operations a previous run left unfinished and
+// restarts stopped clusters; the engine runs new operations under ctx.
+// Run calls it; call it once.
+func (s *Server) Resume(ctx context.Context) error {
+	ops, err := s.ops.Resume(ctx)
+	if err != nil {
+		return err
+	}
+	return s.clusters.RestartStopped(ctx, ops)
+}
+
+// Drain waits for running operations (after the Resume context is done).
+func (s *Server) Drain() { s.ops.Drain() }
 
 // storeKey is the secrets key: KUBEML_STORE_KEY, or a key file made on
 // first start.
@@ -227,7 +263,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("failed to listen on %s: %w", s.cfg.Addr, err)
 	}
-	if err := s.mgr.Resume(ctx); err != nil {
+	if err := s.Resume(ctx); err != nil {
 		ln.Close()
 		return err
 	}
@@ -262,7 +298,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(sctx)
-	s.mgr.Wait()
+	s.Drain()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -60,11 +60,11 @@ func newTestServerOn(t testing.TB, reg provider.Registry, change func(*server.Co
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := srv.Manager().Resume(ctx); err != nil {
+	if err := srv.Resume(ctx); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { hs.Close(); cancel(); srv.Manager().Wait(); srv.Close() })
+	t.Cleanup(func() { hs.Close(); cancel(); srv.Drain(); srv.Close() })
 	tok, err := os.ReadFile(filepath.Join(dir, "admin-token"))
 	if err != nil {
 		t.Fatal(err)
