@@ -88,8 +88,8 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 	if err := preflightError(p.Preflight); err != nil {
 		return nil, "", err
 	}
-	if p.AgentCount == nil || *p.AgentCount == 0 {
-		n := p.Preflight.Nodes
+	if plan.kubeconfig != nil && (p.AgentCount == nil || *p.AgentCount == 0) {
+		n := p.Preflight.Nodes // a cluster kubeml did not make: count what is there
 		p.AgentCount = &n
 	}
 	att := m.attachment(id)
@@ -141,7 +141,7 @@ func (m *Manager) checkAttachRequest(ctx context.Context, id api.ResourceID, c *
 	if err != nil {
 		return err
 	}
-	return validation(AttachChecks.Run(&Request{Name: id.ChildName, Compute: c, Taken: func(n string) bool { return taken[strings.ToLower(n)] },
+	return validation(AttachChecks().Run(&Request{Name: id.ChildName, Compute: c, Taken: func(n string) bool { return taken[strings.ToLower(n)] },
 		Locations: m.clusters.Locations(), VMSizes: memoSizes(m.sizes(ctx))}))
 }
 

@@ -45,20 +45,37 @@ type Check func(r *Request) []Problem
 type Chain []Check
 
 // CreateChecks is the chain for a new compute.
-var CreateChecks = Chain{
-	checkName, checkReservedName, checkNameUnique, checkLocation,
-	checkComputeType, checkPurpose, checkAgentCount, checkVMSize,
-	checkVCPUs, checkNodeCount, checkNetworking, checkSSL, checkLoadBalancer,
+func CreateChecks() Chain {
+	return Chain{
+		checkName, checkReservedName, checkNameUnique, checkLocation,
+		checkComputeType, checkPurpose, checkAgentCount, checkVMSize,
+		checkVCPUs, checkNodeCount, checkNetworking, checkSSL, checkLoadBalancer,
+	}
 }
 
 // AttachChecks is the chain for attaching an existing cluster: the
 // compute's own rules (the cluster's are checked against the cluster).
-var AttachChecks = Chain{checkName, checkReservedName, checkNameUnique, checkSSL}
+func AttachChecks() Chain {
+	return Chain{checkName, checkReservedName, checkNameUnique, checkOneClusterSource, checkSSL}
+}
 
 // UpdateChecks is the chain for an update (scale) of an existing compute.
-var UpdateChecks = Chain{
-	checkUpdateOnlyScales, checkVMSizeUnchanged, checkAgentCount,
-	checkVCPUs, checkNodeCount,
+func UpdateChecks() Chain {
+	return Chain{
+		checkUpdateOnlyScales, checkVMSizeUnchanged, checkAgentCount,
+		checkVCPUs, checkNodeCount,
+	}
+}
+
+// checkOneClusterSource refuses an attach that names its cluster two
+// ways: a Kubernetes compute is attached by its kubeconfig, a cluster by
+// id as an AKS compute.
+func checkOneClusterSource(r *Request) []Problem {
+	if strings.EqualFold(r.Compute.Properties.ComputeType, api.ComputeKubernetes) && r.Compute.Properties.ResourceID != "" {
+		return []Problem{problem("AmbiguousClusterSource", "properties.resourceId",
+			"a Kubernetes compute is attached by its kubeconfig: leave properties.resourceId empty, or attach the cluster by id with computeType AKS")}
+	}
+	return nil
 }
 
 // Run runs every check, never stopping at the first problem. It does not

@@ -70,7 +70,7 @@ func TestNetworkTLSAndLoadBalancerChecks(t *testing.T) {
 		return ssl(api.SSLConfiguration{Status: "Enabled", Cname: "ml.example.com", Cert: cert, Key: key})
 	}
 	bad := []string{"InvalidSSLConfiguration"}
-	runCases(t, CreateChecks, map[string]chainCase{
+	runCases(t, CreateChecks(), map[string]chainCase{
 		"complete networking passes": {req: request("myaks", network(goodNetwork))},
 		"empty networking passes":    {req: request("myaks", network(api.AKSNetworkingConfig{}))},
 		"networking without dockerBridgeCidr is incomplete": {

@@ -101,7 +101,7 @@ func runCases(t *testing.T, chain Chain, tests map[string]chainCase) {
 }
 
 func TestCreateChecks(t *testing.T) {
-	runCases(t, CreateChecks, map[string]chainCase{
+	runCases(t, CreateChecks(), map[string]chainCase{
 		"an empty request passes with its defaults (3 x Standard_D3_v2 FastProd)": {req: request("myaks")},
 		"3 x Standard_D3_v2 FastProd passes": {
 			req: request("myaks", purpose("FastProd"), count(3), size("Standard_D3_v2"))},
@@ -147,7 +147,7 @@ func TestCreateChecks(t *testing.T) {
 
 func TestUpdateChecks(t *testing.T) {
 	tlsOn := stored(ssl(api.SSLConfiguration{Status: "Enabled", Cname: "ml.example.com", Cert: "c", Key: "k"}))
-	runCases(t, UpdateChecks, map[string]chainCase{
+	runCases(t, UpdateChecks(), map[string]chainCase{
 		"scaling 3 to 5 nodes passes":         {req: update(stored(), count(5))},
 		"resending the stored VM size passes": {req: update(stored(), count(5), size("standard_d3_v2"))},
 		"scaling FastProd to 2 nodes lacks nodes and vCPUs": {
@@ -181,31 +181,31 @@ func TestMessages(t *testing.T) {
 		want         string // exact, or a prefix when it ends with "..."
 	}{
 		"2 nodes of the 2-core host lack vCPUs": {
-			req: request("myaks", location("local"), count(2)), chain: CreateChecks,
+			req: request("myaks", location("local"), count(2)), chain: CreateChecks(),
 			code: "InsufficientVCPUs", target: "properties.properties.agentCount",
 			want: "The number of nodes multiplied by the virtual machine's number of cores (vCPUs) must be greater than or equal to 12 (2 x 2 = 4 vCPUs with Host)"},
 		"2 FastProd nodes are too few": {
-			req: request("myaks", location("local"), count(2)), chain: CreateChecks,
+			req: request("myaks", location("local"), count(2)), chain: CreateChecks(),
 			code: "InsufficientNodes", target: "properties.properties.agentCount",
 			want: "At least 3 machine(s) are required for cluster with purpose 'FastProd'. Available machine(s) : 2"},
 		"1 node of Standard_D2_v2 lacks vCPUs": {
-			req: request("myaks", count(1), size("Standard_D2_v2")), chain: CreateChecks, code: "InsufficientVCPUs",
+			req: request("myaks", count(1), size("Standard_D2_v2")), chain: CreateChecks(), code: "InsufficientVCPUs",
 			want: "The number of nodes multiplied by the virtual machine's number of cores (vCPUs) must be greater than or equal to 12 (1 x 2 = 2 vCPUs with Standard_D2_v2)"},
 		"the node message names the real purpose": {
-			req: request("myaks", purpose("DenseProd"), count(1)), chain: CreateChecks, code: "InsufficientNodes",
+			req: request("myaks", purpose("DenseProd"), count(1)), chain: CreateChecks(), code: "InsufficientNodes",
 			want: "At least 3 machine(s) are required for cluster with purpose 'DenseProd'. Available machine(s) : 1"},
 		"a near-miss VM size gets suggestions": {
-			req: request("myaks", size("Standard_D3_v9")), chain: CreateChecks, code: "UnknownVMSize",
+			req: request("myaks", size("Standard_D3_v9")), chain: CreateChecks(), code: "UnknownVMSize",
 			target: "properties.properties.agentVmSize",
 			want:   `VM size "Standard_D3_v9" is not available in location "westus": unknown VM size "Standard_D3_v9"; did you mean Standard_D3_v2...`},
 		"a small provider lists its sizes": {
-			req: request("myaks", location("local"), size("Standard_D3_v2")), chain: CreateChecks, code: "UnknownVMSize",
+			req: request("myaks", location("local"), size("Standard_D3_v2")), chain: CreateChecks(), code: "UnknownVMSize",
 			want: `VM size "Standard_D3_v2" is not available in location "local": it accepts Host`},
 		"an unknown location lists the configured ones": {
-			req: request("myaks", location("mars")), chain: CreateChecks, code: "UnknownLocation", target: "location",
+			req: request("myaks", location("mars")), chain: CreateChecks(), code: "UnknownLocation", target: "location",
 			want: `Unknown location "mars": the configured locations are westus, local`},
 		"a VM size change explains what scale does": {
-			req: update(stored(), size("Standard_D4_v2")), chain: UpdateChecks, code: "VMSizeChange",
+			req: update(stored(), size("Standard_D4_v2")), chain: UpdateChecks(), code: "VMSizeChange",
 			want: "Changing the VM size of a cluster is not supported: scale changes the node count only; create a new compute for another VM size"},
 	}
 	for name, tc := range tests {
@@ -231,7 +231,7 @@ func TestRunLeavesTheRequestAloneAndAsksForSizesOnce(t *testing.T) {
 	r := request("myaks", count(1), size("Standard_D2_v2"))
 	r.VMSizes = func(l string) (map[string]vmsize.Size, error) { calls++; return sizesOf(l) }
 	before := *r.Compute.Properties.Properties
-	CreateChecks.Run(r)
+	CreateChecks().Run(r)
 	if calls != 1 {
 		t.Errorf("VMSizes called %d times, want 1", calls)
 	}
@@ -242,11 +242,23 @@ func TestRunLeavesTheRequestAloneAndAsksForSizesOnce(t *testing.T) {
 
 func TestChainsSurviveMissingParts(t *testing.T) {
 	r := &Request{Name: "myaks", Locations: []string{"westus"}}
-	if got := codes(CreateChecks.Run(r)); !slices.Equal(got, []string{"InvalidComputeType"}) {
+	if got := codes(CreateChecks().Run(r)); !slices.Equal(got, []string{"InvalidComputeType"}) {
 		t.Errorf("create without a body: %v, want [InvalidComputeType]", got)
 	}
 	r.Existing = &api.Compute{}
-	if got := UpdateChecks.Run(r); len(got) != 0 {
+	if got := UpdateChecks().Run(r); len(got) != 0 {
 		t.Errorf("update without a body: %+v", got)
+	}
+}
+
+func TestAnAttachNamingItsClusterTwoWaysIsRefused(t *testing.T) {
+	r := request("k8s", computeType(api.ComputeKubernetes))
+	r.Compute.Properties.ResourceID = "/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerService/managedClusters/c"
+	if got := codes(AttachChecks().Run(r)); !slices.Equal(got, []string{"AmbiguousClusterSource"}) {
+		t.Errorf("Kubernetes compute with a resourceId: %v", got)
+	}
+	r.Compute.Properties.ComputeType = api.ComputeAKS
+	if got := codes(AttachChecks().Run(r)); len(got) != 0 {
+		t.Errorf("AKS compute by id: %v", got)
 	}
 }

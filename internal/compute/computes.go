@@ -111,7 +111,7 @@ func (m *Manager) createCompute(ctx context.Context, id api.ResourceID, c api.Co
 	if err != nil {
 		return nil, "", false, err
 	}
-	probs := CreateChecks.Run(&Request{Name: id.ChildName, Compute: &c, Taken: func(n string) bool { return taken[strings.ToLower(n)] },
+	probs := CreateChecks().Run(&Request{Name: id.ChildName, Compute: &c, Taken: func(n string) bool { return taken[strings.ToLower(n)] },
 		Locations: m.clusters.Locations(), VMSizes: sizeOf})
 	props := c.Properties.Properties
 	clusterID := api.ManagedClusterID(id.Subscription, id.ResourceGroup, m.clusterName(id.ChildName))
@@ -240,7 +240,7 @@ func (m *Manager) updateCompute(ctx context.Context, id api.ResourceID, cur *api
 		}
 		return "", fault.New(fault.Conflict, "ComputeFailed", "compute %s failed (see provisioningErrors): %s", id.ChildName, how)
 	}
-	probs := UpdateChecks.Run(&Request{Name: id.ChildName, Compute: &c, Existing: cur, Locations: m.clusters.Locations(), VMSizes: memoSizes(m.sizes(ctx))})
+	probs := UpdateChecks().Run(&Request{Name: id.ChildName, Compute: &c, Existing: cur, Locations: m.clusters.Locations(), VMSizes: memoSizes(m.sizes(ctx))})
 	if err := validation(probs); err != nil {
 		return "", err
 	}

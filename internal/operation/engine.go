@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -203,7 +204,7 @@ func (e *Engine) execute(ctx context.Context, op Op) {
 	op.Status = api.StatusSucceeded
 	if err != nil {
 		op.Status = api.StatusFailed
-		op.Error, _ = json.Marshal(e.cfg.Describe(err))
+		op.Error, _ = json.Marshal(e.describe(err))
 		e.cfg.Log.Warn("operation failed", "id", op.ID, "kind", op.Kind, "resource", op.ResourceID, "err", err)
 		if ok {
 			k.Failed(context.WithoutCancel(ctx), op, err)
@@ -218,23 +219,44 @@ func (e *Engine) execute(ctx context.Context, op Op) {
 
 // attempt runs op once through its kind, within timeout if there is one.
 func (e *Engine) attempt(ctx context.Context, k Kind, op Op, timeout time.Duration) error {
+	cps, err := e.cfg.Store.Checkpoints(ctx, op.ID)
+	if err != nil {
+		return fmt.Errorf("failed to read the checkpoints of operation %s: %w", op.ID, err)
+	}
+	j := &storeJournal{ctx: context.WithoutCancel(ctx), s: e.cfg.Store, id: op.ID, cps: cps}
 	run := ctx
 	if timeout > 0 {
 		var cancel context.CancelFunc
-		run, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("operation %s timed out after %s", op.Kind, timeout))
+		run, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	j := e.journal(ctx, op.ID)
-	err := k.Run(run, op, j, func(step string) { _ = j.Save(progressKey, step) })
+	err = k.Run(run, op, j, func(step string) { _ = j.Save(progressKey, step) })
 	if err != nil && ctx.Err() == nil && run.Err() != nil {
-		return fmt.Errorf("%w: %w", context.Cause(run), err)
+		return &timeoutError{kind: op.Kind, after: timeout, err: err}
 	}
 	return err
 }
 
-// journal returns op's journal: checkpoints in the store, saved at once.
-func (e *Engine) journal(ctx context.Context, opID string) Journal {
-	return storeJournal{ctx: context.WithoutCancel(ctx), s: e.cfg.Store, id: opID}
+// timeoutError is an attempt cut short by its kind's timeout.
+type timeoutError struct {
+	kind  string
+	after time.Duration
+	err   error
+}
+
+func (t *timeoutError) Error() string {
+	return fmt.Sprintf("operation %s timed out after %s: %v", t.kind, t.after, t.err)
+}
+
+func (t *timeoutError) Unwrap() error { return t.err }
+
+// describe is the ARM error a failed operation reports.
+func (e *Engine) describe(err error) api.ErrorDetail {
+	var te *timeoutError
+	if errors.As(err, &te) {
+		return api.ErrorDetail{Code: "OperationTimedOut", Message: te.Error()}
+	}
+	return e.cfg.Describe(err)
 }
 
 // Warn adds warnings to what an operation's status shows; kinds call it

@@ -227,7 +227,7 @@ func TestAnAttemptOverItsTimeoutFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if op := wait(t, srv.e, id); op.Status != api.StatusFailed || !strings.Contains(op.Error.Message, "timed out after 20ms") {
+	if op := wait(t, srv.e, id); op.Status != api.StatusFailed || op.Error.Code != "OperationTimedOut" || !strings.Contains(op.Error.Message, "timed out after 20ms") {
 		t.Fatalf("got %+v (%+v)", op, op.Error)
 	}
 }

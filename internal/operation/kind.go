@@ -36,8 +36,9 @@ type Kind interface {
 	// Run carries op out. It must be idempotent: a resumed operation runs
 	// it again from the start, with the journal of the runs before.
 	Run(ctx context.Context, op Op, j Journal, progress Progress) error
-	// Failed records on the operation's resource why it failed for good
-	// (after its last attempt); err is what Run returned.
+	// Failed records on the operation's resource why it failed for good;
+	// err is what Run returned (an error of Run fails the operation: only
+	// a stop of the server makes another attempt, when it resumes).
 	Failed(ctx context.Context, op Op, err error)
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kubeml/kubeml/api"
@@ -13,24 +14,32 @@ import (
 )
 
 // storeJournal keeps an operation's checkpoints in the store's table of
-// them, so an update of the operation's row can never lose one.
+// them, so an update of the operation's row can never lose one. It reads
+// them once, when the attempt starts, so a failed read fails the attempt
+// instead of looking like a fresh start.
 type storeJournal struct {
 	ctx context.Context
 	s   store.Store
 	id  string
+	mu  sync.Mutex
+	cps map[string]string
 }
 
-func (j storeJournal) Load(key string) (string, bool) {
-	cps, err := j.s.Checkpoints(j.ctx, j.id)
-	if err != nil {
-		return "", false
-	}
-	v, ok := cps[key]
+func (j *storeJournal) Load(key string) (string, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	v, ok := j.cps[key]
 	return v, ok
 }
 
-func (j storeJournal) Save(key, value string) error {
-	return j.s.SaveCheckpoint(j.ctx, j.id, key, value)
+func (j *storeJournal) Save(key, value string) error {
+	if err := j.s.SaveCheckpoint(j.ctx, j.id, key, value); err != nil {
+		return err
+	}
+	j.mu.Lock()
+	j.cps[key] = value
+	j.mu.Unlock()
+	return nil
 }
 
 // Get returns an operation's status in ARM shape, with the progress and

@@ -43,6 +43,7 @@ func newTestServer(t testing.TB) *testServer { return newTestServerWith(t, nil) 
 // newTestServerWith is newTestServer with a changed configuration.
 func newTestServerWith(t testing.TB, change func(*server.Config)) *testServer {
 	t.Helper()
+	clustertest.Require(t, env) // before env is read: without a cluster it is nil
 	return newTestServerOn(t, env.Registry, change)
 }
 

@@ -67,10 +67,11 @@ var migrations = []string{
 		PRIMARY KEY (operation_id, key)
 	);
 	INSERT INTO operation_checkpoints (operation_id, key, value)
-		SELECT o.id, j.key, j.value
+		SELECT o.id, j.key, CAST(j.value AS TEXT)
 		FROM operations o, json_each(CAST(o.input AS TEXT), '$.checkpoints') j
 		WHERE json_valid(CAST(o.input AS TEXT)) AND json_type(CAST(o.input AS TEXT), '$.checkpoints') = 'object'
-			AND j.type = 'text';
+			AND j.type IN ('text', 'integer', 'real')
+		ON CONFLICT (operation_id, key) DO UPDATE SET value = excluded.value;
 	UPDATE operations SET input = CAST(json_remove(CAST(input AS TEXT), '$.checkpoints') AS BLOB)
 		WHERE json_valid(CAST(input AS TEXT)) AND json_type(CAST(input AS TEXT), '$.checkpoints') IS NOT NULL;`,
 }

@@ -55,7 +55,7 @@ func TestADatabaseOfTheFirstSchemaIsUpgradedInPlace(t *testing.T) {
 		`INSERT INTO schema_version (version) VALUES (1)`,
 		`INSERT INTO operations (id, kind, resource_key, status, input, attempts, created, updated) VALUES
 			('running', 'managedCluster.create', '/r1', 'InProgress',
-				CAST('{"clusterId":"/r1","checkpoints":{"aks.create":"tok","kubeml.progress":"Creating nodes"}}' AS BLOB), 1, 1, 1),
+				CAST('{"clusterId":"/r1","checkpoints":{"aks.create":"tok","kubeml.progress":"Creating nodes","n":5,"n":6}}' AS BLOB), 1, 1, 1),
 			('plain', 'compute.attach', '/r2', 'Succeeded', CAST('{"computeId":"/r2"}' AS BLOB), 1, 2, 2),
 			('empty', 'service.delete', '/r3', 'Failed', NULL, 1, 3, 3)`,
 	} {
@@ -72,7 +72,7 @@ func TestADatabaseOfTheFirstSchemaIsUpgradedInPlace(t *testing.T) {
 	}
 	defer s.Close()
 	got, err := s.Checkpoints(ctx, "running")
-	if want := map[string]string{"aks.create": "tok", "kubeml.progress": "Creating nodes"}; err != nil || !reflect.DeepEqual(got, want) {
+	if want := map[string]string{"aks.create": "tok", "kubeml.progress": "Creating nodes", "n": "6"}; err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("checkpoints after the upgrade = %v, %v; want %v", got, err, want)
 	}
 	for id, input := range map[string]string{"running": `{"clusterId":"/r1"}`, "plain": `{"computeId":"/r2"}`, "empty": ``} {
