@@ -75,7 +75,9 @@ func New(cfg Config, providers provider.Registry, log *slog.Logger) (*Server, er
 	if err := cfg.Validate(providers.Names()); err != nil {
 		return nil, fmt.Errorf("invalid server configuration: %w", err)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	// The data dir holds the admin token, the keys and the database: an
+	// existing one is made private too.
+	if err := errors.Join(os.MkdirAll(cfg.DataDir, 0o700), os.Chmod(cfg.DataDir, 0o700)); err != nil {
 		return nil, fmt.Errorf("failed to create data dir: %w", err)
 	}
 	unlock, err := lockDataDir(cfg.DataDir)

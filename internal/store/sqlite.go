@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"runtime"
 	"strings"
 
@@ -87,6 +89,11 @@ func OpenSQLite(path string, key []byte) (*SQLite, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to open store: %w", err)
 	}
+	// SQLite gives its -wal and -shm files the database's mode: make the
+	// database 0600 first, then mend files an older kubeml left readable.
+	if err := private(path); err != nil {
+		return nil, fmt.Errorf("failed to open store %s: %w", path, err)
+	}
 	const common = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 	w, err := sql.Open("sqlite", path+"?_pragma=journal_mode(WAL)&"+common+"&_txlock=immediate")
 	if err != nil {
@@ -100,6 +107,25 @@ func OpenSQLite(path string, key []byte) (*SQLite, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// private creates the database file 0600 if it is missing and makes it,
+// its WAL and its shared-memory file 0600 if they exist: the database
+// holds sealed secrets and their metadata, for the server's user only.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *SQLite) init(path, common string) error {
