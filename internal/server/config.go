@@ -47,6 +47,15 @@ type Config struct {
 	// a location served by provider "aks-<region>" unless Locations maps
 	// it already.
 	Azure []aks.Config `json:"azure,omitempty"`
+	// IdleTimeout closes a keep-alive connection that sends no request
+	// for this long; ReadTimeout bounds reading one whole request, body
+	// included (a model upload of the largest size on a slow link).
+	IdleTimeout Duration `json:"idleTimeout"`
+	ReadTimeout Duration `json:"readTimeout"`
+	// MaxConnsPerClient caps the connections open from one address; more
+	// are closed as they arrive, so no client can use up the server's
+	// file descriptors.
+	MaxConnsPerClient int `json:"maxConnsPerClient"`
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration `json:"-"`
 }
@@ -62,6 +71,7 @@ func Defaults(dataDir string) Config {
 		RetryAfterSeconds: 1, PageSize: 100, ShutdownTimeout: 10 * time.Second,
 		MinKubernetesVersion: "1.30", MaxKubernetesVersion: "1.37",
 		HealthInterval: Duration(10 * time.Second), HealthFailureThreshold: 3,
+		IdleTimeout: Duration(30 * time.Second), ReadTimeout: Duration(10 * time.Minute), MaxConnsPerClient: 256,
 	}
 }
 
@@ -150,6 +160,9 @@ func (c *Config) Validate(providers []string) error {
 	}
 	if c.HealthInterval <= 0 || c.HealthFailureThreshold < 1 {
 		errs = append(errs, errors.New("healthInterval must be positive and healthFailureThreshold >= 1"))
+	}
+	if c.IdleTimeout <= 0 || c.ReadTimeout <= 0 || c.MaxConnsPerClient < 1 {
+		errs = append(errs, errors.New("idleTimeout and readTimeout must be positive and maxConnsPerClient >= 1"))
 	}
 	for _, v := range []string{c.MinKubernetesVersion, c.MaxKubernetesVersion} {
 		if strings.Count(v, ".") != 1 {

@@ -271,7 +271,9 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	}
 	go s.mgr.RunHealth(ctx, s.HealthConfig())
 	s.ready.Store(true)
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	ln = limitPerClient(ln, s.cfg.MaxConnsPerClient)
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Duration(s.cfg.ReadTimeout),
+		IdleTimeout: time.Duration(s.cfg.IdleTimeout), ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	var certFile, keyFile string
 	if !s.cfg.Insecure {
 		if certFile, keyFile, err = ensureServingCert(s.cfg); err != nil {
