@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -30,7 +31,13 @@ func cliServer(t *testing.T) (url, token string) {
 		local.New(local.Options{Root: filepath.Join(dir, "clusters", local.Name), Bins: kube.Find}),
 		simulated.New(filepath.Join(dir, "clusters", simulated.Name), kube.Find),
 	)
-	srv, err := server.New(server.Defaults(dir), reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.Defaults(dir)
+	cfg.ExternalURL = "http://" + ln.Addr().String()
+	srv, err := server.New(cfg, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +45,10 @@ func cliServer(t *testing.T) (url, token string) {
 	if err := srv.Resume(ctx); err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
 	t.Cleanup(func() { hs.Close(); cancel(); srv.Drain(); srv.Close() })
 	tok, err := os.ReadFile(filepath.Join(dir, "admin-token"))
 	if err != nil {

@@ -111,6 +111,9 @@ identity, managed identity, Azure CLI); see the README for the roles.`,
 			if f.Changed("addr") {
 				cfg.Addr = flags.Addr
 			}
+			if f.Changed("external-url") {
+				cfg.ExternalURL = flags.ExternalURL
+			}
 			if f.Changed("insecure") {
 				cfg.Insecure = flags.Insecure
 			}
@@ -137,6 +140,7 @@ identity, managed identity, Azure CLI); see the README for the roles.`,
 	f := cmd.Flags()
 	f.StringVar(&configFile, "config", "", "JSON config file (flags win over it)")
 	f.StringVar(&flags.Addr, "addr", server.DefaultAddr, "listen address")
+	f.StringVar(&flags.ExternalURL, "external-url", "", "base URL clients reach the server at, for the operation and paging URLs it hands out (default: the scheme and listen address)")
 	f.BoolVar(&flags.Insecure, "insecure", false, "serve plain HTTP (loopback addresses only)")
 	f.StringVar(&flags.TLSCertFile, "tls-cert-file", "", "serving certificate (default: one the server makes)")
 	f.StringVar(&flags.TLSKeyFile, "tls-key-file", "", "key of --tls-cert-file")

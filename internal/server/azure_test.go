@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,6 +41,7 @@ func startAzureServer(t *testing.T, dir string, az *akstest.Azure) (s *testServe
 	cfg := server.Defaults(dir)
 	cfg.Azure = []aksprov.Config{{SubscriptionID: akstest.Subscription, ResourceGroup: azureRG, Region: "westus2"}}
 	cfg.AzureLocations()
+	ln := listen(t, &cfg)
 	srv, err := server.New(cfg, reg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +50,7 @@ func startAzureServer(t *testing.T, dir string, az *akstest.Azure) (s *testServe
 	if err := srv.Resume(ctx); err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := serveOn(ln, srv.Handler())
 	tok, _ := os.ReadFile(filepath.Join(dir, "admin-token"))
 	stopped := false
 	stop = func() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,10 @@ type Config struct {
 	Addr string `json:"addr"`
 	// DataDir holds the database, keys, token and certificates.
 	DataDir string `json:"dataDir"`
+	// ExternalURL is the base URL clients reach the server at; operation
+	// and paging URLs are built from it, never from a request's headers.
+	// Default: the scheme and the address the server listens on.
+	ExternalURL string `json:"externalUrl,omitempty"`
 	// Insecure serves plain HTTP; allowed only on a loopback address.
 	Insecure bool `json:"insecure"`
 	// TLSCertFile and TLSKeyFile are a serving certificate to use instead
@@ -160,6 +165,11 @@ func (c *Config) Validate(providers []string) error {
 	}
 	if c.HealthInterval <= 0 || c.HealthFailureThreshold < 1 {
 		errs = append(errs, errors.New("healthInterval must be positive and healthFailureThreshold >= 1"))
+	}
+	if c.ExternalURL != "" {
+		if u, err := url.Parse(c.ExternalURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
+			errs = append(errs, fmt.Errorf("externalUrl %q must be an http(s) URL with a host and no path, e.g. https://kubeml.example:8417", c.ExternalURL))
+		}
 	}
 	if c.IdleTimeout <= 0 || c.ReadTimeout <= 0 || c.MaxConnsPerClient < 1 {
 		errs = append(errs, errors.New("idleTimeout and readTimeout must be positive and maxConnsPerClient >= 1"))

@@ -148,7 +148,7 @@ func (s *Server) listComputes(w http.ResponseWriter, r *http.Request, rt route) 
 		if end < len(all) {
 			q := r.URL.Query()
 			q.Set("$skip", strconv.Itoa(end))
-			page.NextLink = s.baseURL(r) + r.URL.Path + "?" + q.Encode()
+			page.NextLink = s.external + r.URL.Path + "?" + q.Encode()
 		}
 	}
 	writeJSON(w, http.StatusOK, page)

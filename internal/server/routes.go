@@ -108,7 +108,7 @@ func methodNotAllowed(r *http.Request) error {
 // accepted answers a request that started an operation, the ARM way.
 func (s *Server) accepted(w http.ResponseWriter, r *http.Request, status int, opID string, body any) {
 	if opID != "" {
-		base := s.baseURL(r)
+		base := s.external
 		v := r.URL.Query().Get("api-version")
 		w.Header().Set("Azure-AsyncOperation", base+"/kubeml/operations/"+opID+"?api-version="+v)
 		w.Header().Set("Retry-After", strconv.Itoa(s.cfg.RetryAfterSeconds))
@@ -119,12 +119,16 @@ func (s *Server) accepted(w http.ResponseWriter, r *http.Request, status int, op
 	writeJSON(w, status, body)
 }
 
-func (s *Server) baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+// externalURL is the configured external URL, or the scheme and addr
+// the server listens on.
+func externalURL(cfg Config, addr string) string {
+	if cfg.ExternalURL != "" {
+		return strings.TrimSuffix(cfg.ExternalURL, "/")
 	}
-	return scheme + "://" + r.Host
+	if cfg.Insecure {
+		return "http://" + addr
+	}
+	return "https://" + addr
 }
 
 // operation serves the status URL of a long-running operation.
@@ -142,7 +146,7 @@ func (s *Server) operation(w http.ResponseWriter, r *http.Request) {
 	if parts[1] == "operationResults" {
 		switch op.Status {
 		case api.StatusInProgress:
-			w.Header().Set("Location", s.baseURL(r)+r.URL.RequestURI())
+			w.Header().Set("Location", s.external+r.URL.RequestURI())
 			w.Header().Set("Retry-After", strconv.Itoa(s.cfg.RetryAfterSeconds))
 			writeJSON(w, http.StatusAccepted, nil)
 		case api.StatusSucceeded:

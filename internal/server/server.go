@@ -40,9 +40,12 @@ import (
 
 // Server serves the API.
 type Server struct {
-	cfg        Config
-	log        *slog.Logger
-	store      store.Store
+	cfg   Config
+	log   *slog.Logger
+	store store.Store
+	// external is the base of the URLs the server hands out (operations,
+	// next pages); set before serving.
+	external   string
 	ops        *operation.Engine
 	workspaces *workspace.Manager
 	clusters   *managedcluster.Manager
@@ -109,7 +112,7 @@ func New(cfg Config, providers provider.Registry, log *slog.Logger) (*Server, er
 	if cfg.RouterImage == "" {
 		cfg.RouterImage = ownImage()
 	}
-	s := &Server{cfg: cfg, log: log, store: st, tokenHash: hash, unlock: unlock}
+	s := &Server{cfg: cfg, log: log, store: st, tokenHash: hash, unlock: unlock, external: externalURL(cfg, cfg.Addr)}
 	if err := s.compose(providers, serverID); err != nil {
 		s.Close()
 		return nil, err
@@ -265,6 +268,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("failed to listen on %s: %w", s.cfg.Addr, err)
 	}
+	s.external = externalURL(s.cfg, ln.Addr().String()) // the port, when Addr asked for any
 	if err := s.Resume(ctx); err != nil {
 		ln.Close()
 		return err

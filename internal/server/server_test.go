@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -47,12 +48,34 @@ func newTestServerWith(t testing.TB, change func(*server.Config)) *testServer {
 	return newTestServerOn(t, env.Registry, change)
 }
 
+// listen takes a loopback port for a test server and makes it the
+// server's external URL, as `kubeml server` does with its listener.
+func listen(t testing.TB, cfg *server.Config) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ExternalURL = "http://" + ln.Addr().String()
+	return ln
+}
+
+// serveOn serves h over plain HTTP on ln.
+func serveOn(ln net.Listener, h http.Handler) *httptest.Server {
+	hs := httptest.NewUnstartedServer(h)
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
+	return hs
+}
+
 // newTestServerOn is newTestServerWith on other providers.
 func newTestServerOn(t testing.TB, reg provider.Registry, change func(*server.Config)) *testServer {
 	t.Helper()
 	clustertest.Require(t, env)
 	dir := t.TempDir()
 	cfg := server.Defaults(dir)
+	ln := listen(t, &cfg)
 	if change != nil {
 		change(&cfg)
 	}
@@ -64,7 +87,7 @@ func newTestServerOn(t testing.TB, reg provider.Registry, change func(*server.Co
 	if err := srv.Resume(ctx); err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := serveOn(ln, srv.Handler())
 	t.Cleanup(func() { hs.Close(); cancel(); srv.Drain(); srv.Close() })
 	tok, err := os.ReadFile(filepath.Join(dir, "admin-token"))
 	if err != nil {
