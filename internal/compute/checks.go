@@ -142,16 +142,17 @@ func ApplyDefaults(c *api.Compute, sizes map[string]vmsize.Size) {
 
 // Targets of the fields the checks look at.
 const (
-	targetProps    = "properties.properties."
-	targetCount    = targetProps + "agentCount"
-	targetVMSize   = targetProps + "agentVmSize"
-	targetPurpose  = targetProps + "clusterPurpose"
-	targetNetwork  = targetProps + "aksNetworkingConfiguration"
-	targetSSL      = targetProps + "sslConfiguration"
-	targetLBType   = targetProps + "loadBalancerType"
-	targetLBSubnet = targetProps + "loadBalancerSubnet"
-	targetType     = "properties.computeType"
-	targetLocation = "properties.computeLocation"
+	targetProps      = "properties.properties."
+	targetCount      = targetProps + "agentCount"
+	targetVMSize     = targetProps + "agentVmSize"
+	targetPurpose    = targetProps + "clusterPurpose"
+	targetNetwork    = targetProps + "aksNetworkingConfiguration"
+	targetSSL        = targetProps + "sslConfiguration"
+	targetLBType     = targetProps + "loadBalancerType"
+	targetLBSubnet   = targetProps + "loadBalancerSubnet"
+	targetType       = "properties.computeType"
+	targetLocation   = "properties.computeLocation"
+	targetResourceID = "properties.resourceId"
 )
 
 // Limits of the cluster rules.

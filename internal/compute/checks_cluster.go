@@ -208,6 +208,9 @@ func checkUpdateOnlyScales(r *Request) []Problem {
 	if t, w := r.Compute.Properties.ComputeType, r.Existing.Properties.ComputeType; t != "" && t != w {
 		refuse("ComputeTypeChange", targetType, "compute type", w, t, newCompute)
 	}
+	if id, w := r.Compute.Properties.ResourceID, r.Existing.Properties.ResourceID; id != "" && !strings.EqualFold(id, w) {
+		refuse("ResourceIdChange", targetResourceID, "cluster (resourceId)", w, id, "detach the compute and attach the other cluster as a compute of its own")
+	}
 	if l, w := computeLocation(r.Compute), computeLocation(r.Existing); l != "" && !strings.EqualFold(l, w) {
 		refuse("LocationChange", targetLocation, "location", w, l, newCompute)
 	}

@@ -35,6 +35,13 @@ func size(s string) mod { return func(c *api.Compute) { c.Properties.Properties.
 func purpose(p string) mod {
 	return func(c *api.Compute) { c.Properties.Properties.ClusterPurpose = p }
 }
+func resourceID(id string) mod { return func(c *api.Compute) { c.Properties.ResourceID = id } }
+
+const (
+	clusterA = "/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerService/managedClusters/a"
+	clusterB = "/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerService/managedClusters/b"
+)
+
 func location(l string) mod    { return func(c *api.Compute) { c.Location = l } }
 func computeType(t string) mod { return func(c *api.Compute) { c.Properties.ComputeType = t } }
 
@@ -156,6 +163,10 @@ func TestUpdateChecks(t *testing.T) {
 		"changing the VM size is refused":  {req: update(stored(), size("Standard_D4_v2")), errors: []string{"VMSizeChange"}},
 		"changing the purpose is refused":  {req: update(stored(), purpose("DevTest")), errors: []string{"ClusterPurposeChange"}},
 		"changing the location is refused": {req: update(stored(), location("local")), errors: []string{"LocationChange"}},
+		"changing the cluster is refused": {
+			req: update(stored(resourceID(clusterA)), resourceID(clusterB)), errors: []string{"ResourceIdChange"}},
+		"resending the cluster id in another case passes": {
+			req: update(stored(resourceID(clusterA)), count(5), resourceID(strings.ToUpper(clusterA)))},
 		"changing the compute type is refused": {
 			req: update(stored(), computeType("Kubernetes")), errors: []string{"ComputeTypeChange"}},
 		"adding networking is refused": {
