@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/kubeml/kubeml/internal/router"
+	"github.com/kubeml/kubeml/internal/routing"
 	"github.com/kubeml/kubeml/internal/serving"
 )
 
@@ -30,7 +30,7 @@ type WebService struct {
 	// Routing is how the router serves the service. Its versions are
 	// matched to Versions by name; their Deployment, Service and Port are
 	// filled in, and versions it lacks are added.
-	Routing router.ServiceRouting
+	Routing routing.Service
 }
 
 // Version is one version of a web service.
@@ -181,12 +181,12 @@ func prepare(ws WebService) (WebService, error) {
 // fillRouting returns r with its name, namespace and each version's
 // Deployment, Service and Port set; versions named in vs but not in r are
 // added. Without vs (nil), r's own versions are filled.
-func fillRouting(r router.ServiceRouting, name, namespace string, vs []Version) (router.ServiceRouting, error) {
+func fillRouting(r routing.Service, name, namespace string, vs []Version) (routing.Service, error) {
 	r.Name, r.Namespace = name, namespace
 	r.Versions = slices.Clone(r.Versions)
 	for _, v := range vs {
-		if !slices.ContainsFunc(r.Versions, func(rv router.VersionRouting) bool { return rv.Name == v.Name }) {
-			r.Versions = append(r.Versions, router.VersionRouting{Name: v.Name})
+		if !slices.ContainsFunc(r.Versions, func(rv routing.Version) bool { return rv.Name == v.Name }) {
+			r.Versions = append(r.Versions, routing.Version{Name: v.Name})
 		}
 	}
 	var errs []error
@@ -195,7 +195,7 @@ func fillRouting(r router.ServiceRouting, name, namespace string, vs []Version) 
 		if vs != nil && !slices.ContainsFunc(vs, func(v Version) bool { return v.Name == rv.Name }) {
 			errs = append(errs, fmt.Errorf("routing names version %q, which the service does not have", rv.Name))
 		}
-		rv.Deployment, rv.Service, rv.Port = name+"-"+rv.Name, name+"-"+rv.Name, router.ModelPort
+		rv.Deployment, rv.Service, rv.Port = name+"-"+rv.Name, name+"-"+rv.Name, routing.ModelPort
 	}
 	if len(r.Versions) == 1 { // a lone version takes all traffic
 		r.Versions[0].IsDefault = true
@@ -204,13 +204,13 @@ func fillRouting(r router.ServiceRouting, name, namespace string, vs []Version) 
 }
 
 // routingOf returns the routing of the named version (zero if absent).
-func routingOf(r router.ServiceRouting, version string) router.VersionRouting {
+func routingOf(r routing.Service, version string) routing.Version {
 	for _, rv := range r.Versions {
 		if rv.Name == version {
 			return rv
 		}
 	}
-	return router.VersionRouting{}
+	return routing.Version{}
 }
 
 // report calls progress when it is set.

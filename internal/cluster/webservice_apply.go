@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubeml/kubeml/internal/routing"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,8 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
-
-	"github.com/kubeml/kubeml/internal/router"
 )
 
 // ApplyWebService creates or updates everything ws needs, in this order:
@@ -79,7 +78,7 @@ func ApplyWebService(ctx context.Context, cs kubernetes.Interface, ws WebService
 		for n := range modelConfigMaps(&d.Spec.Template.Spec) {
 			candidates[n] = true
 		}
-		if v := d.Labels[router.VersionLabel]; !hasVersion(ws, v) {
+		if v := d.Labels[routing.VersionLabel]; !hasVersion(ws, v) {
 			report(progress, "deleting version %s of %s", v, ws.Name)
 			if err := deleteVersion(ctx, cs, ws.Namespace, d.Name); err != nil {
 				return err
@@ -109,7 +108,7 @@ func UpdateRouting(ctx context.Context, cs kubernetes.Interface, ws WebService) 
 }
 
 // writeRouting creates or updates the routing Secret holding r.
-func writeRouting(ctx context.Context, cs kubernetes.Interface, r router.ServiceRouting) error {
+func writeRouting(ctx context.Context, cs kubernetes.Interface, r routing.Service) error {
 	s, err := routingSecret(r)
 	if err != nil {
 		return err
@@ -135,7 +134,7 @@ func applyRetry[T metav1.Object](ctx context.Context, c typedClient[T], kind str
 // model ConfigMaps no other Deployment there still mounts. What is already
 // gone is fine.
 func DeleteWebService(ctx context.Context, cs kubernetes.Interface, namespace, name string) error {
-	secret := Object{Kind: "Secret", Namespace: Namespace, Name: router.RoutingSecretName(name)}
+	secret := Object{Kind: "Secret", Namespace: Namespace, Name: routing.SecretName(name)}
 	if err := remove(ctx, cs.CoreV1().Secrets(Namespace), secret); err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/kubeml/kubeml/internal/cluster"
 	"github.com/kubeml/kubeml/internal/clustertest"
 	"github.com/kubeml/kubeml/internal/provider"
-	"github.com/kubeml/kubeml/internal/router"
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 const xgbFixture = "../serving/xgboost/testdata/binary_logistic"
@@ -106,7 +106,7 @@ func TestWebServiceServesOnALocalCluster(t *testing.T) {
 	}
 	rows, want := xgbRows(t)
 	body, _ := json.Marshal(map[string]any{"data": rows})
-	url := "http://" + net.JoinHostPort(pods.Items[0].Status.PodIP, strconv.Itoa(router.ModelPort)) + "/score"
+	url := "http://" + net.JoinHostPort(pods.Items[0].Status.PodIP, strconv.Itoa(routing.ModelPort)) + "/score"
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Post(url, "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)

@@ -5,18 +5,17 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/kubeml/kubeml/internal/routing"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-
-	"github.com/kubeml/kubeml/internal/router"
 )
 
 // versionLabels select one version's pods.
 func versionLabels(service, version string) map[string]string {
-	return map[string]string{ServiceLabel: service, router.VersionLabel: version}
+	return map[string]string{ServiceLabel: service, routing.VersionLabel: version}
 }
 
 // versionMeta is the metadata of a version's Deployment, Service and PDB.
@@ -30,7 +29,7 @@ func versionMeta(ws WebService, v Version) metav1.ObjectMeta {
 func modelDeployment(ws WebService, v Version) *appsv1.Deployment {
 	m := v.Model
 	args := []string{"serve-model", "--parts-dir", ModelDir, "--sha256", m.SHA256, "--size", strconv.FormatInt(m.Size, 10),
-		"--name", ws.Name, "--version", v.Name, "--listen", ":" + strconv.Itoa(router.ModelPort),
+		"--name", ws.Name, "--version", v.Name, "--listen", ":" + strconv.Itoa(routing.ModelPort),
 		"--drain", strconv.Itoa(drainSeconds) + "s"}
 	if m.Framework != "" {
 		args = append(args, "--framework", m.Framework)
@@ -78,7 +77,7 @@ func modelDeployment(ws WebService, v Version) *appsv1.Deployment {
 			ImagePullPolicy:          ws.ImagePullPolicy,
 			Args:                     args,
 			Env:                      env,
-			Ports:                    []corev1.ContainerPort{{Name: "http", ContainerPort: router.ModelPort, Protocol: corev1.ProtocolTCP}},
+			Ports:                    []corev1.ContainerPort{{Name: "http", ContainerPort: routing.ModelPort, Protocol: corev1.ProtocolTCP}},
 			Resources:                res,
 			ReadinessProbe:           ready,
 			LivenessProbe:            live,
@@ -112,7 +111,7 @@ func modelService(ws WebService, v Version) *corev1.Service {
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
 			Selector: versionLabels(ws.Name, v.Name),
-			Ports: []corev1.ServicePort{{Name: "http", Port: router.ModelPort, TargetPort: intstr.FromString("http"),
+			Ports: []corev1.ServicePort{{Name: "http", Port: routing.ModelPort, TargetPort: intstr.FromString("http"),
 				Protocol: corev1.ProtocolTCP}},
 		},
 	}
@@ -129,14 +128,14 @@ func modelPDB(ws WebService, v Version) *policyv1.PodDisruptionBudget {
 }
 
 // routingSecret holds r for the router, in kubeml-system.
-func routingSecret(r router.ServiceRouting) (*corev1.Secret, error) {
+func routingSecret(r routing.Service) (*corev1.Secret, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return nil, fmt.Errorf("failed to encode the routing of %s: %w", r.Name, err)
 	}
 	return &corev1.Secret{
-		ObjectMeta: meta(Namespace, router.RoutingSecretName(r.Name), map[string]string{router.RoutingLabel: "true", ServiceLabel: r.Name}),
+		ObjectMeta: meta(Namespace, routing.SecretName(r.Name), map[string]string{routing.SecretLabel: "true", ServiceLabel: r.Name}),
 		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{router.RoutingKey: b},
+		Data:       map[string][]byte{routing.SecretKey: b},
 	}, nil
 }

@@ -23,7 +23,7 @@ import (
 
 	"github.com/kubeml/kubeml/internal/cluster"
 	"github.com/kubeml/kubeml/internal/clustertest"
-	"github.com/kubeml/kubeml/internal/router"
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // webServiceEnv gives a test kubeml-system (as an attach leaves it) and a
@@ -76,21 +76,21 @@ func fashion(ns string, model cluster.ModelFile) cluster.WebService {
 			{Name: "v1", Model: model, CPU: resource.MustParse("250m"), Memory: resource.MustParse("256Mi"), CPULimit: &limit, Replicas: 2},
 			{Name: "v2", Model: model},
 		},
-		Routing: router.ServiceRouting{AuthEnabled: true, KeyHashes: []string{router.HashKey("k1")}, ScoringTimeoutMs: 60000,
+		Routing: routing.Service{AuthEnabled: true, KeyHashes: []string{routing.HashKey("k1")}, ScoringTimeoutMs: 60000,
 			MaxConcurrentRequestsPerContainer: 1, MaxQueueWaitMs: 500,
-			Versions: []router.VersionRouting{{Name: "v1", TrafficPercentile: 80},
-				{Name: "v2", IsDefault: true, Autoscale: router.Autoscale{Enabled: true, MinReplicas: 1, MaxReplicas: 3, TargetUtilization: 70}}}},
+			Versions: []routing.Version{{Name: "v1", TrafficPercentile: 80},
+				{Name: "v2", IsDefault: true, Autoscale: routing.Autoscale{Enabled: true, MinReplicas: 1, MaxReplicas: 3, TargetUtilization: 70}}}},
 	}
 }
 
-func readRouting(t *testing.T, cs kubernetes.Interface, service string) (router.ServiceRouting, *corev1.Secret) {
+func readRouting(t *testing.T, cs kubernetes.Interface, service string) (routing.Service, *corev1.Secret) {
 	t.Helper()
-	s, err := cs.CoreV1().Secrets(cluster.Namespace).Get(t.Context(), router.RoutingSecretName(service), metav1.GetOptions{})
+	s, err := cs.CoreV1().Secrets(cluster.Namespace).Get(t.Context(), routing.SecretName(service), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r router.ServiceRouting
-	if err := json.Unmarshal(s.Data[router.RoutingKey], &r); err != nil {
+	var r routing.Service
+	if err := json.Unmarshal(s.Data[routing.SecretKey], &r); err != nil {
 		t.Fatal(err)
 	}
 	return r, s
@@ -136,7 +136,7 @@ func TestApplyWebServiceCreatesItsObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantLabels := map[string]string{cluster.ServiceLabel: "fashion", router.VersionLabel: "v1", cluster.ManagedByLabel: "kubeml"}
+	wantLabels := map[string]string{cluster.ServiceLabel: "fashion", routing.VersionLabel: "v1", cluster.ManagedByLabel: "kubeml"}
 	for k, v := range wantLabels {
 		if d.Labels[k] != v || d.Spec.Template.Labels[k] != v {
 			t.Errorf("label %s: deployment %q, pods %q, want %q", k, d.Labels[k], d.Spec.Template.Labels[k], v)
@@ -185,16 +185,16 @@ func TestApplyWebServiceCreatesItsObjects(t *testing.T) {
 
 	// Its Service, budget and the routing.
 	svc, err := cs.CoreV1().Services(ns).Get(ctx, "fashion-v1", metav1.GetOptions{})
-	if err != nil || svc.Spec.Selector[cluster.ServiceLabel] != "fashion" || svc.Spec.Selector[router.VersionLabel] != "v1" ||
+	if err != nil || svc.Spec.Selector[cluster.ServiceLabel] != "fashion" || svc.Spec.Selector[routing.VersionLabel] != "v1" ||
 		len(svc.Spec.Selector) != 2 || svc.Spec.Ports[0].Port != 5001 {
 		t.Errorf("service %+v, %v", svc.Spec, err)
 	}
 	pdb, err := cs.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "fashion-v1", metav1.GetOptions{})
-	if err != nil || pdb.Spec.MaxUnavailable.IntValue() != 1 || pdb.Spec.Selector.MatchLabels[router.VersionLabel] != "v1" {
+	if err != nil || pdb.Spec.MaxUnavailable.IntValue() != 1 || pdb.Spec.Selector.MatchLabels[routing.VersionLabel] != "v1" {
 		t.Errorf("pdb %+v, %v", pdb, err)
 	}
 	r, secret := readRouting(t, cs, "fashion")
-	if secret.Labels[router.RoutingLabel] != "true" || secret.Labels[cluster.ServiceLabel] != "fashion" {
+	if secret.Labels[routing.SecretLabel] != "true" || secret.Labels[cluster.ServiceLabel] != "fashion" {
 		t.Errorf("secret labels %v", secret.Labels)
 	}
 	if r.Name != "fashion" || r.Namespace != ns || !r.AuthEnabled || len(r.Versions) != 2 || r.ScoringTimeoutMs != 60000 {
@@ -251,7 +251,7 @@ func resourceVersions(t *testing.T, cs kubernetes.Interface, ns string) []string
 	for _, p := range ps.Items {
 		add("PDB", p.ObjectMeta)
 	}
-	sec, _ := cs.CoreV1().Secrets(cluster.Namespace).List(t.Context(), metav1.ListOptions{LabelSelector: router.RoutingLabel})
+	sec, _ := cs.CoreV1().Secrets(cluster.Namespace).List(t.Context(), metav1.ListOptions{LabelSelector: routing.SecretLabel})
 	for _, s := range sec.Items {
 		add("Secret", s.ObjectMeta)
 	}

@@ -7,13 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubeml/kubeml/internal/routing"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-
-	"github.com/kubeml/kubeml/internal/router"
 )
 
 // Reasons a web service does not become ready (DeployError.Reason).
@@ -260,7 +259,7 @@ func previousLogs(ctx context.Context, cs kubernetes.Interface, p *corev1.Pod, c
 func WebServiceLogs(ctx context.Context, cs kubernetes.Interface, namespace, service, version string, tail int64) (string, error) {
 	sel := ServiceLabel + "=" + service
 	if version != "" {
-		sel += "," + router.VersionLabel + "=" + version
+		sel += "," + routing.VersionLabel + "=" + version
 	}
 	pods, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
@@ -281,7 +280,7 @@ func WebServiceLogs(ctx context.Context, cs kubernetes.Interface, namespace, ser
 			b = fmt.Appendf(nil, "(cannot read the logs: %v)\n", err)
 		}
 		if len(pods.Items) > 1 {
-			fmt.Fprintf(&out, "==> pod %s (version %s) <==\n", p.Name, p.Labels[router.VersionLabel])
+			fmt.Fprintf(&out, "==> pod %s (version %s) <==\n", p.Name, p.Labels[routing.VersionLabel])
 		}
 		out.Write(b)
 	}

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubeml/kubeml/internal/router"
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // newRouter runs the in-cluster scoring router, the program kubeml installs
@@ -56,7 +57,7 @@ It uses the pod's service account unless --kubeconfig is given.`,
 	}
 	ns := os.Getenv("POD_NAMESPACE")
 	if ns == "" {
-		ns = router.DefaultNamespace
+		ns = routing.Namespace
 	}
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", router.DefaultListen, "address to listen on")

@@ -17,7 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubeml/kubeml/internal/router"
+	"github.com/kubeml/kubeml/internal/routing"
 	"github.com/kubeml/kubeml/internal/serving"
 	"github.com/kubeml/kubeml/internal/serving/runtimes"
 )
@@ -59,7 +59,7 @@ sending requests first, then finishes the requests in flight and exits.`,
 	fl.StringVar(&f.fileName, "file-name", "", "the model file's original name, for detection and messages (with --parts-dir)")
 	fl.StringVar(&f.name, "name", "model", "the model's name in the Open Inference Protocol (the service name)")
 	fl.StringVar(&f.version, "version", "", "the model's version")
-	fl.StringVar(&f.listen, "listen", ":"+strconv.Itoa(router.ModelPort), "address to listen on")
+	fl.StringVar(&f.listen, "listen", ":"+strconv.Itoa(routing.ModelPort), "address to listen on")
 	fl.DurationVar(&f.drain, "drain", 3*time.Second, "how long to keep serving after SIGTERM")
 	return cmd
 }

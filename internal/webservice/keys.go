@@ -9,7 +9,7 @@ import (
 	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/cluster"
 	"github.com/kubeml/kubeml/internal/fault"
-	"github.com/kubeml/kubeml/internal/router"
+	"github.com/kubeml/kubeml/internal/routing"
 	"github.com/kubeml/kubeml/internal/store"
 )
 
@@ -109,7 +109,7 @@ func (m *Manager) Token(ctx context.Context, id api.ResourceID) (*api.ServiceTok
 	}
 	now := m.Now().UTC()
 	exp := now.Add(m.TokenLife)
-	return &api.ServiceToken{AccessToken: router.SignToken(tk, p.Namespace, s.Name, exp), ExpiryOn: exp, RefreshAfter: now.Add(m.TokenLife / 2)}, nil
+	return &api.ServiceToken{AccessToken: routing.SignToken(tk, p.Namespace, s.Name, exp), ExpiryOn: exp, RefreshAfter: now.Add(m.TokenLife / 2)}, nil
 }
 
 // Logs returns the last lines of a version's model containers.

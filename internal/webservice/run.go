@@ -15,7 +15,7 @@ import (
 	"github.com/kubeml/kubeml/internal/cluster"
 	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/operation"
-	"github.com/kubeml/kubeml/internal/router"
+	"github.com/kubeml/kubeml/internal/routing"
 	"github.com/kubeml/kubeml/internal/store"
 )
 
@@ -84,11 +84,11 @@ func (m *Manager) webService(ctx context.Context, ws api.ResourceID, s *api.Serv
 	if len(ps) > 0 {
 		return cluster.WebService{}, fmt.Errorf("the stored service is invalid: %s", summary(ps))
 	}
-	routing, err := m.routing(ctx, s.ID, s.Name, p)
+	r, err := m.routing(ctx, s.ID, s.Name, p)
 	if err != nil {
 		return cluster.WebService{}, err
 	}
-	out := cluster.WebService{Name: s.Name, Namespace: p.Namespace, Image: image, Routing: routing}
+	out := cluster.WebService{Name: s.Name, Namespace: p.Namespace, Image: image, Routing: r}
 	for _, v := range p.Versions {
 		mv, err := m.Models.Get(ctx, ws, v.Model.Name, v.Model.Version)
 		if err != nil {
@@ -121,21 +121,21 @@ func probeOut(p probe) cluster.Probe {
 }
 
 // routing is the router's view of a service: its plan and key hashes.
-func (m *Manager) routing(ctx context.Context, sid, name string, p plan) (router.ServiceRouting, error) {
+func (m *Manager) routing(ctx context.Context, sid, name string, p plan) (routing.Service, error) {
 	keys, err := m.keys(ctx, sid)
 	if err != nil {
-		return router.ServiceRouting{}, err
+		return routing.Service{}, err
 	}
 	tk, err := m.tokenKey(ctx, sid)
 	if err != nil {
-		return router.ServiceRouting{}, err
+		return routing.Service{}, err
 	}
-	r := router.ServiceRouting{Name: name, Namespace: p.Namespace, AuthEnabled: p.Auth, TokenAuthEnabled: p.Token,
-		KeyHashes: []string{router.HashKey(keys.PrimaryKey), router.HashKey(keys.SecondaryKey)}, TokenKey: base64.StdEncoding.EncodeToString(tk),
+	r := routing.Service{Name: name, Namespace: p.Namespace, AuthEnabled: p.Auth, TokenAuthEnabled: p.Token,
+		KeyHashes: []string{routing.HashKey(keys.PrimaryKey), routing.HashKey(keys.SecondaryKey)}, TokenKey: base64.StdEncoding.EncodeToString(tk),
 		ScoringTimeoutMs: p.TimeoutMs, MaxConcurrentRequestsPerContainer: p.MaxConcurrent, MaxQueueWaitMs: p.QueueWaitMs}
 	for _, v := range p.Versions {
-		r.Versions = append(r.Versions, router.VersionRouting{Name: v.Name, TrafficPercentile: v.Traffic, IsDefault: v.IsDefault,
-			Autoscale: router.Autoscale{Enabled: v.Autoscale, MinReplicas: v.Min, MaxReplicas: v.Max, TargetUtilization: v.Target}})
+		r.Versions = append(r.Versions, routing.Version{Name: v.Name, TrafficPercentile: v.Traffic, IsDefault: v.IsDefault,
+			Autoscale: routing.Autoscale{Enabled: v.Autoscale, MinReplicas: v.Min, MaxReplicas: v.Max, TargetUtilization: v.Target}})
 	}
 	return r, nil
 }
