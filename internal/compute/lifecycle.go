@@ -12,7 +12,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubeml/kubeml/api"
-	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/deploy"
 	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/managedcluster"
 	"github.com/kubeml/kubeml/internal/operation"
@@ -84,7 +84,7 @@ func (m *Manager) noLiveServices(ctx context.Context, c *api.Compute) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	live, err := cluster.ServiceDeployments(ctx, cs)
+	live, err := deploy.ServiceDeployments(ctx, cs)
 	if err != nil || len(live) == 0 {
 		return nil
 	}

@@ -1,26 +1,28 @@
-package cluster
+package deploy
 
 import (
 	"encoding/json"
 	"fmt"
 	"strconv"
 
-	"github.com/kubeml/kubeml/internal/routing"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kubeml/kubeml/internal/kubeobj"
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // versionLabels select one version's pods.
 func versionLabels(service, version string) map[string]string {
-	return map[string]string{ServiceLabel: service, routing.VersionLabel: version}
+	return map[string]string{routing.ServiceLabel: service, routing.VersionLabel: version}
 }
 
 // versionMeta is the metadata of a version's Deployment, Service and PDB.
 func versionMeta(ws WebService, v Version) metav1.ObjectMeta {
-	return meta(ws.Namespace, ws.Name+"-"+v.Name, versionLabels(ws.Name, v.Name))
+	return kubeobj.Meta(ws.Namespace, ws.Name+"-"+v.Name, versionLabels(ws.Name, v.Name))
 }
 
 // modelDeployment runs `kubeml serve-model` on the version's model. A
@@ -98,7 +100,7 @@ func modelDeployment(ws WebService, v Version) *appsv1.Deployment {
 			Selector:             &metav1.LabelSelector{MatchLabels: versionLabels(ws.Name, v.Name)},
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType,
 				RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: &zero, MaxSurge: &one}},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels(versionLabels(ws.Name, v.Name))}, Spec: pod},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: kubeobj.Labels(versionLabels(ws.Name, v.Name))}, Spec: pod},
 		},
 	}
 }
@@ -134,7 +136,7 @@ func routingSecret(r routing.Service) (*corev1.Secret, error) {
 		return nil, fmt.Errorf("failed to encode the routing of %s: %w", r.Name, err)
 	}
 	return &corev1.Secret{
-		ObjectMeta: meta(Namespace, routing.SecretName(r.Name), map[string]string{routing.SecretLabel: "true", ServiceLabel: r.Name}),
+		ObjectMeta: kubeobj.Meta(routing.Namespace, routing.SecretName(r.Name), map[string]string{routing.SecretLabel: "true", routing.ServiceLabel: r.Name}),
 		Type:       corev1.SecretTypeOpaque,
 		Data:       map[string][]byte{routing.SecretKey: b},
 	}, nil

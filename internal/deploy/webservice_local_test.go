@@ -1,4 +1,4 @@
-package cluster_test
+package deploy_test
 
 import (
 	"bytes"
@@ -18,8 +18,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubeml/kubeml/internal/cluster"
 	"github.com/kubeml/kubeml/internal/clustertest"
+	"github.com/kubeml/kubeml/internal/deploy"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/routing"
 )
@@ -82,25 +82,25 @@ func TestWebServiceServesOnALocalCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	service := func(name string, m cluster.ModelFile) cluster.WebService {
-		return cluster.WebService{Name: name, Namespace: "models", Image: c.KubemlImage, ImagePullPolicy: corev1.PullNever,
-			Versions: []cluster.Version{{Name: "v1", Model: m, Replicas: 1}}}
+	service := func(name string, m deploy.ModelFile) deploy.WebService {
+		return deploy.WebService{Name: name, Namespace: "models", Image: c.KubemlImage, ImagePullPolicy: corev1.PullNever,
+			Versions: []deploy.Version{{Name: "v1", Model: m, Replicas: 1}}}
 	}
 	good := modelFile("binary_logistic.json", data, nil)
 	good.Framework = "xgboost"
 	ws, broken := service("cancer", good), service("broken", modelFile("notes.txt", []byte("not a model\n"), nil))
-	for _, s := range []cluster.WebService{ws, broken} {
-		if err := cluster.ApplyWebService(ctx, cs, s, nil); err != nil {
+	for _, s := range []deploy.WebService{ws, broken} {
+		if err := deploy.ApplyWebService(ctx, cs, s, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	start := time.Now()
-	if err := cluster.WaitWebService(ctxFor(t, 2*time.Minute), cs, ws, func(s string) { t.Log(s) }); err != nil {
+	if err := deploy.WaitWebService(ctxFor(t, 2*time.Minute), cs, ws, func(s string) { t.Log(s) }); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("ready in %v", time.Since(start))
 
-	pods, err := cs.CoreV1().Pods("models").List(ctx, metav1.ListOptions{LabelSelector: cluster.ServiceLabel + "=cancer"})
+	pods, err := cs.CoreV1().Pods("models").List(ctx, metav1.ListOptions{LabelSelector: routing.ServiceLabel + "=cancer"})
 	if err != nil || len(pods.Items) != 1 || pods.Items[0].Status.PodIP == "" {
 		t.Fatalf("pods of cancer: %v, %v", pods, err)
 	}
@@ -122,18 +122,18 @@ func TestWebServiceServesOnALocalCluster(t *testing.T) {
 			t.Errorf("row %d: got %v, want %v", i, got[i], want[i])
 		}
 	}
-	if logs, err := cluster.WebServiceLogs(ctx, cs, "models", "cancer", "v1", 20); err != nil || !strings.Contains(logs, "serving model") {
+	if logs, err := deploy.WebServiceLogs(ctx, cs, "models", "cancer", "v1", 20); err != nil || !strings.Contains(logs, "serving model") {
 		t.Errorf("logs = %q, %v", logs, err)
 	}
 
-	err = cluster.WaitWebService(ctxFor(t, 2*time.Minute), cs, broken, nil)
-	var de *cluster.DeployError
-	if !errors.As(err, &de) || de.Reason != cluster.ReasonModelLoadFailed || !strings.HasPrefix(de.Message, "failed to load the model: cannot tell the format of model file notes.txt") {
+	err = deploy.WaitWebService(ctxFor(t, 2*time.Minute), cs, broken, nil)
+	var de *deploy.DeployError
+	if !errors.As(err, &de) || de.Reason != deploy.ReasonModelLoadFailed || !strings.HasPrefix(de.Message, "failed to load the model: cannot tell the format of model file notes.txt") {
 		t.Errorf("broken model: %v, want ModelLoadFailed with serve-model's error", err)
 	}
 	t.Log(err)
 	for _, s := range []string{"cancer", "broken"} {
-		if err := cluster.DeleteWebService(ctx, cs, "models", s); err != nil {
+		if err := deploy.DeleteWebService(ctx, cs, "models", s); err != nil {
 			t.Error(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package cluster
+package attach
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubeml/kubeml/internal/kubeobj"
 )
 
 // RouterURL is the base URL scoring requests reach the router at: its
@@ -37,7 +39,7 @@ func RouterURL(ctx context.Context, cs kubernetes.Interface) (string, error) {
 			return scheme + "://" + host, nil
 		}
 	}
-	pods, err := cs.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{LabelSelector: NameLabel + "=" + RouterName})
+	pods, err := cs.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{LabelSelector: kubeobj.NameLabel + "=" + RouterName})
 	if err != nil {
 		return "", fmt.Errorf("failed to list router pods: %w", err)
 	}

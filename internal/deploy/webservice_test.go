@@ -1,4 +1,4 @@
-package cluster_test
+package deploy_test
 
 import (
 	"bytes"
@@ -21,8 +21,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubeml/kubeml/internal/cluster"
 	"github.com/kubeml/kubeml/internal/clustertest"
+	"github.com/kubeml/kubeml/internal/deploy"
+	"github.com/kubeml/kubeml/internal/kubeobj"
 	"github.com/kubeml/kubeml/internal/routing"
 )
 
@@ -33,8 +34,8 @@ import (
 func webServiceEnv(t *testing.T, cs kubernetes.Interface, ns string) {
 	t.Helper()
 	ctx := t.Context()
-	sys := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: cluster.Namespace,
-		Labels: map[string]string{cluster.ManagedByLabel: "kubeml", cluster.PartOfLabel: "kubeml"}}}
+	sys := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: routing.Namespace,
+		Labels: map[string]string{kubeobj.ManagedByLabel: "kubeml", kubeobj.PartOfLabel: "kubeml"}}}
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, sys, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
@@ -45,9 +46,9 @@ func webServiceEnv(t *testing.T, cs kubernetes.Interface, ns string) {
 }
 
 // modelFile serves data as a model and counts how often it is opened.
-func modelFile(name string, data []byte, opens *atomic.Int32) cluster.ModelFile {
+func modelFile(name string, data []byte, opens *atomic.Int32) deploy.ModelFile {
 	sum := sha256.Sum256(data)
-	return cluster.ModelFile{Name: name, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)),
+	return deploy.ModelFile{Name: name, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)),
 		Open: func() (io.ReadCloser, error) {
 			if opens != nil {
 				opens.Add(1)
@@ -68,11 +69,11 @@ func randomBytes(n int, seed uint64) []byte {
 
 // fashion is a two-version service whose first version's model takes two
 // ConfigMaps; v2 autoscales.
-func fashion(ns string, model cluster.ModelFile) cluster.WebService {
+func fashion(ns string, model deploy.ModelFile) deploy.WebService {
 	limit := resource.MustParse("1")
-	return cluster.WebService{
+	return deploy.WebService{
 		Name: "fashion", Namespace: ns, Image: "kubeml.local/kubeml:test", ImagePullPolicy: corev1.PullNever,
-		Versions: []cluster.Version{
+		Versions: []deploy.Version{
 			{Name: "v1", Model: model, CPU: resource.MustParse("250m"), Memory: resource.MustParse("256Mi"), CPULimit: &limit, Replicas: 2},
 			{Name: "v2", Model: model},
 		},
@@ -85,7 +86,7 @@ func fashion(ns string, model cluster.ModelFile) cluster.WebService {
 
 func readRouting(t *testing.T, cs kubernetes.Interface, service string) (routing.Service, *corev1.Secret) {
 	t.Helper()
-	s, err := cs.CoreV1().Secrets(cluster.Namespace).Get(t.Context(), routing.SecretName(service), metav1.GetOptions{})
+	s, err := cs.CoreV1().Secrets(routing.Namespace).Get(t.Context(), routing.SecretName(service), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,10 +104,10 @@ func TestApplyWebServiceCreatesItsObjects(t *testing.T) {
 	data := randomBytes(1_000_000, 1) // two parts
 	var opens atomic.Int32
 	ws := fashion(ns, modelFile("big.onnx", data, &opens))
-	t.Cleanup(func() { cluster.DeleteWebService(context.Background(), cs, ns, "fashion") })
+	t.Cleanup(func() { deploy.DeleteWebService(context.Background(), cs, ns, "fashion") })
 	var steps []string
 	start := time.Now()
-	if err := cluster.ApplyWebService(ctx, cs, ws, func(s string) { steps = append(steps, s) }); err != nil {
+	if err := deploy.ApplyWebService(ctx, cs, ws, func(s string) { steps = append(steps, s) }); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("applied in %v: %q", time.Since(start), steps)
@@ -114,12 +115,12 @@ func TestApplyWebServiceCreatesItsObjects(t *testing.T) {
 
 	// The model: two immutable parts that add up to its bytes.
 	var got []byte
-	for i, size := range []int{cluster.ModelPartSize, len(data) - cluster.ModelPartSize} {
-		cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, cluster.ModelPartName(sha, i), metav1.GetOptions{})
+	for i, size := range []int{deploy.ModelPartSize, len(data) - deploy.ModelPartSize} {
+		cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, deploy.ModelPartName(sha, i), metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cm.Immutable == nil || !*cm.Immutable || cm.Labels[cluster.ModelLabel] != sha[:63] || len(cm.BinaryData["part"]) != size {
+		if cm.Immutable == nil || !*cm.Immutable || cm.Labels[deploy.ModelLabel] != sha[:63] || len(cm.BinaryData["part"]) != size {
 			t.Errorf("part %d: immutable %v, labels %v, %d bytes", i, cm.Immutable, cm.Labels, len(cm.BinaryData["part"]))
 		}
 		got = append(got, cm.BinaryData["part"]...)
@@ -127,7 +128,7 @@ func TestApplyWebServiceCreatesItsObjects(t *testing.T) {
 	if !bytes.Equal(got, data) {
 		t.Error("the parts do not add up to the model")
 	}
-	if cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, cluster.ModelPartName(sha, 2), metav1.GetOptions{}); err == nil {
+	if cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, deploy.ModelPartName(sha, 2), metav1.GetOptions{}); err == nil {
 		t.Errorf("a third part %s", cm.Name)
 	}
 
@@ -136,7 +137,7 @@ func TestApplyWebServiceCreatesItsObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantLabels := map[string]string{cluster.ServiceLabel: "fashion", routing.VersionLabel: "v1", cluster.ManagedByLabel: "kubeml"}
+	wantLabels := map[string]string{routing.ServiceLabel: "fashion", routing.VersionLabel: "v1", kubeobj.ManagedByLabel: "kubeml"}
 	for k, v := range wantLabels {
 		if d.Labels[k] != v || d.Spec.Template.Labels[k] != v {
 			t.Errorf("label %s: deployment %q, pods %q, want %q", k, d.Labels[k], d.Spec.Template.Labels[k], v)
@@ -170,11 +171,11 @@ func TestApplyWebServiceCreatesItsObjects(t *testing.T) {
 	if g := pod.TerminationGracePeriodSeconds; g == nil || *g <= 5 {
 		t.Errorf("termination grace %v, want more than the drain", g)
 	}
-	if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != cluster.ModelDir || len(pod.Volumes) != 1 || pod.Volumes[0].Projected == nil {
+	if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != deploy.ModelDir || len(pod.Volumes) != 1 || pod.Volumes[0].Projected == nil {
 		t.Fatalf("volumes %+v mounts %+v", pod.Volumes, c.VolumeMounts)
 	}
 	for i, src := range pod.Volumes[0].Projected.Sources {
-		want := []string{cluster.ModelPartName(sha, 0), "part-0000", cluster.ModelPartName(sha, 1), "part-0001"}[2*i:]
+		want := []string{deploy.ModelPartName(sha, 0), "part-0000", deploy.ModelPartName(sha, 1), "part-0001"}[2*i:]
 		if cm := src.ConfigMap; cm == nil || cm.Name != want[0] || len(cm.Items) != 1 || cm.Items[0].Key != "part" || cm.Items[0].Path != want[1] {
 			t.Errorf("volume source %d = %+v, want %v", i, src.ConfigMap, want[:2])
 		}
@@ -185,7 +186,7 @@ func TestApplyWebServiceCreatesItsObjects(t *testing.T) {
 
 	// Its Service, budget and the routing.
 	svc, err := cs.CoreV1().Services(ns).Get(ctx, "fashion-v1", metav1.GetOptions{})
-	if err != nil || svc.Spec.Selector[cluster.ServiceLabel] != "fashion" || svc.Spec.Selector[routing.VersionLabel] != "v1" ||
+	if err != nil || svc.Spec.Selector[routing.ServiceLabel] != "fashion" || svc.Spec.Selector[routing.VersionLabel] != "v1" ||
 		len(svc.Spec.Selector) != 2 || svc.Spec.Ports[0].Port != 5001 {
 		t.Errorf("service %+v, %v", svc.Spec, err)
 	}
@@ -194,7 +195,7 @@ func TestApplyWebServiceCreatesItsObjects(t *testing.T) {
 		t.Errorf("pdb %+v, %v", pdb, err)
 	}
 	r, secret := readRouting(t, cs, "fashion")
-	if secret.Labels[routing.SecretLabel] != "true" || secret.Labels[cluster.ServiceLabel] != "fashion" {
+	if secret.Labels[routing.SecretLabel] != "true" || secret.Labels[routing.ServiceLabel] != "fashion" {
 		t.Errorf("secret labels %v", secret.Labels)
 	}
 	if r.Name != "fashion" || r.Namespace != ns || !r.AuthEnabled || len(r.Versions) != 2 || r.ScoringTimeoutMs != 60000 {
@@ -208,14 +209,14 @@ func TestApplyWebServiceCreatesItsObjects(t *testing.T) {
 
 	// Ready on kwok, then applying again changes nothing.
 	var progress []string
-	if err := cluster.WaitWebService(ctxFor(t, time.Minute), cs, ws, func(s string) { progress = append(progress, s) }); err != nil {
+	if err := deploy.WaitWebService(ctxFor(t, time.Minute), cs, ws, func(s string) { progress = append(progress, s) }); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Contains(progress, "fashion-v1: 2/2 replicas ready") {
 		t.Errorf("progress %q", progress)
 	}
 	before := resourceVersions(t, cs, ns)
-	if err := cluster.ApplyWebService(ctx, cs, ws, nil); err != nil {
+	if err := deploy.ApplyWebService(ctx, cs, ws, nil); err != nil {
 		t.Fatal(err)
 	}
 	if after := resourceVersions(t, cs, ns); !slices.Equal(before, after) {
@@ -251,7 +252,7 @@ func resourceVersions(t *testing.T, cs kubernetes.Interface, ns string) []string
 	for _, p := range ps.Items {
 		add("PDB", p.ObjectMeta)
 	}
-	sec, _ := cs.CoreV1().Secrets(cluster.Namespace).List(t.Context(), metav1.ListOptions{LabelSelector: routing.SecretLabel})
+	sec, _ := cs.CoreV1().Secrets(routing.Namespace).List(t.Context(), metav1.ListOptions{LabelSelector: routing.SecretLabel})
 	for _, s := range sec.Items {
 		add("Secret", s.ObjectMeta)
 	}

@@ -14,7 +14,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubeml/kubeml/api"
-	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/attach"
 	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/store"
@@ -29,14 +29,14 @@ const (
 )
 
 // attachment is the record a compute leaves in its cluster.
-func (m *Manager) attachment(id api.ResourceID) cluster.Attachment {
+func (m *Manager) attachment(id api.ResourceID) attach.Attachment {
 	ws := api.WorkspaceID(id.Subscription, id.ResourceGroup, id.Name)
-	return cluster.Attachment{WorkspaceID: ws.String(), WorkspaceName: id.Name, ComputeName: id.ChildName, ServerID: m.cfg.ServerID, Time: m.cfg.Now().UTC()}
+	return attach.Attachment{WorkspaceID: ws.String(), WorkspaceName: id.Name, ComputeName: id.ChildName, ServerID: m.cfg.ServerID, Time: m.cfg.Now().UTC()}
 }
 
 // preflight runs the attach checks against the live cluster.
 func (m *Manager) preflight(ctx context.Context, cs kubernetes.Interface, id api.ResourceID, purpose, namespace string) *api.PreflightReport {
-	rep := cluster.Preflight(ctx, cs, cluster.PreflightOptions{Purpose: purpose, MinVersion: m.cfg.MinVersion, MaxVersion: m.cfg.MaxVersion,
+	rep := attach.Preflight(ctx, cs, attach.PreflightOptions{Purpose: purpose, MinVersion: m.cfg.MinVersion, MaxVersion: m.cfg.MaxVersion,
 		Namespace: namespace, Attachment: m.attachment(id)})
 	now := m.cfg.Now().UTC()
 	out := &api.PreflightReport{KubernetesVersion: rep.KubernetesVersion, Nodes: rep.Nodes, VCPUs: rep.VCPUs, GPUs: rep.GPUs, Time: &now}
@@ -51,7 +51,7 @@ func (m *Manager) preflight(ctx context.Context, cs kubernetes.Interface, id api
 func preflightError(rep *api.PreflightReport) error {
 	var details []api.ErrorDetail
 	for _, c := range rep.Checks {
-		if c.Status == string(cluster.StatusFail) {
+		if c.Status == string(attach.StatusFail) {
 			details = append(details, api.ErrorDetail{Code: c.Reason, Message: c.Message, Target: c.Name})
 		}
 	}
@@ -115,9 +115,9 @@ func (m *Manager) storedKubeconfig(ctx context.Context, c *api.Compute) (kc []by
 	return nil, false, err
 }
 
-// installServices claims the cluster for the compute (if not yet),
+// installRouter claims the cluster for the compute (if not yet),
 // installs the router and waits for it; the compute then lists what runs.
-func (m *Manager) installServices(ctx context.Context, computeID, purpose string) error {
+func (m *Manager) installRouter(ctx context.Context, computeID, purpose string) error {
 	id, err := api.ParseResourceID(computeID)
 	if err != nil {
 		return err
@@ -130,36 +130,36 @@ func (m *Manager) installServices(ctx context.Context, computeID, purpose string
 	if err != nil {
 		return err
 	}
-	if err := cluster.Claim(ctx, cs, m.attachment(id)); err != nil {
-		if errors.Is(err, cluster.ErrAttached) {
+	if err := attach.Claim(ctx, cs, m.attachment(id)); err != nil {
+		if errors.Is(err, attach.ErrAttached) {
 			return fault.New(fault.Conflict, "AlreadyAttached", "%v", err)
 		}
 		return err
 	}
-	svc := cluster.Services{Image: image, Purpose: purpose}
+	rt := attach.Router{Image: image, Purpose: purpose}
 	if kc, err := m.computeKubeconfig(ctx, id); err == nil {
 		// An API server on loopback runs on this host (a local cluster):
 		// only the host's network reaches it, and no ClusterIP routes.
 		// Its nodes are all this host, which has one address per node
 		// port: one router replica.
 		if host := loopbackServer(kc); host != "" {
-			svc.HostNetwork, svc.APIServer, svc.Replicas = true, host, 1
+			rt.HostNetwork, rt.APIServer, rt.Replicas = true, host, 1
 		}
 	}
 	if pem, err := m.cfg.Store.GetSecret(ctx, sslSecret(computeID)); err == nil {
-		svc.TLSCert, svc.TLSKey = splitCertKey(pem)
+		rt.TLSCert, rt.TLSKey = splitCertKey(pem)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	if _, err := cluster.Install(ctx, cs, svc); err != nil {
+	if _, err := attach.InstallRouter(ctx, cs, rt); err != nil {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(ctx, routerReadyTimeout)
 	defer cancel()
-	if err := cluster.WaitReady(wctx, cs); err != nil {
+	if err := attach.WaitRouterReady(wctx, cs); err != nil {
 		return fault.New(fault.Conflict, "RouterNotReady", "the scoring router did not become ready: %v", err)
 	}
-	version, addr, _, err := cluster.RouterStatus(ctx, cs)
+	version, addr, _, err := attach.RouterStatus(ctx, cs)
 	if err != nil {
 		return err
 	}
@@ -168,9 +168,9 @@ func (m *Manager) installServices(ctx context.Context, computeID, purpose string
 	})
 }
 
-// removeServices removes what kubeml installed in the compute's cluster
+// removeRouter removes what kubeml installed in the compute's cluster
 // and its attachment record. A cluster that is gone has nothing left.
-func (m *Manager) removeServices(ctx context.Context, computeID string) error {
+func (m *Manager) removeRouter(ctx context.Context, computeID string) error {
 	id, err := api.ParseResourceID(computeID)
 	if err != nil {
 		return err
@@ -186,14 +186,14 @@ func (m *Manager) removeServices(ctx context.Context, computeID string) error {
 	if err != nil {
 		return err
 	}
-	err = cluster.Uninstall(ctx, cs, m.attachment(id))
+	err = attach.Uninstall(ctx, cs, m.attachment(id))
 	if apierrors.IsUnauthorized(err) || apierrors.IsForbidden(err) {
 		// kubeml's own account went with kubeml-system (a failed attach's
 		// clean-up): nothing of kubeml's is left that it could remove.
 		m.cfg.Log.Warn("the cluster refuses kubeml's credentials; nothing left to remove", "compute", computeID, "err", err)
 		return nil
 	}
-	if errors.Is(err, cluster.ErrAttached) {
+	if errors.Is(err, attach.ErrAttached) {
 		// Someone else holds the cluster now: forget the compute, touch nothing.
 		m.cfg.Log.Warn("detaching a compute whose cluster another attachment holds", "compute", computeID, "err", err)
 		return nil

@@ -1,4 +1,4 @@
-package cluster
+package attach
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubeml/kubeml/internal/kubeobj"
 )
 
 // Attachment is the record in the cluster naming who attached it.
@@ -60,7 +62,7 @@ func (a Attachment) configMap() *corev1.ConfigMap {
 		t = time.Now()
 	}
 	return &corev1.ConfigMap{
-		ObjectMeta: meta(Namespace, AttachmentName, map[string]string{ComponentLabel: "attachment"}),
+		ObjectMeta: kubeobj.Meta(Namespace, AttachmentName, map[string]string{kubeobj.ComponentLabel: "attachment"}),
 		Data: map[string]string{
 			keyWorkspaceID: a.WorkspaceID, keyWorkspaceName: a.WorkspaceName,
 			keyComputeName: a.ComputeName, keyServerID: a.ServerID,

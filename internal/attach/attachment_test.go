@@ -1,4 +1,4 @@
-package cluster_test
+package attach_test
 
 import (
 	"errors"
@@ -13,8 +13,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/attach"
 	"github.com/kubeml/kubeml/internal/clustertest"
+	"github.com/kubeml/kubeml/internal/kubeobj"
 )
 
 func TestClaimConcurrentExactlyOneWins(t *testing.T) {
@@ -28,9 +29,9 @@ func TestClaimConcurrentExactlyOneWins(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range errs {
 		wg.Go(func() {
-			a := cluster.Attachment{WorkspaceID: "ws", WorkspaceName: "ws", ComputeName: fmt.Sprintf("aks%02d", i),
+			a := attach.Attachment{WorkspaceID: "ws", WorkspaceName: "ws", ComputeName: fmt.Sprintf("aks%02d", i),
 				ServerID: "server-" + strconv.Itoa(i%2), Time: time.Now()}
-			errs[i] = cluster.Claim(ctx, clients[i%2], a)
+			errs[i] = attach.Claim(ctx, clients[i%2], a)
 		})
 	}
 	wg.Wait()
@@ -39,7 +40,7 @@ func TestClaimConcurrentExactlyOneWins(t *testing.T) {
 		switch {
 		case err == nil:
 			wins++
-		case errors.Is(err, cluster.ErrAttached):
+		case errors.Is(err, attach.ErrAttached):
 			conflicts++
 		default:
 			t.Errorf("claim %d: %v", i, err)
@@ -48,7 +49,7 @@ func TestClaimConcurrentExactlyOneWins(t *testing.T) {
 	if wins != 1 || conflicts != 19 {
 		t.Fatalf("%d won, %d conflicts; want 1 and 19", wins, conflicts)
 	}
-	cur, err := cluster.ReadAttachment(ctx, env.Client)
+	cur, err := attach.ReadAttachment(ctx, env.Client)
 	if err != nil || cur == nil {
 		t.Fatalf("record %v, %v", cur, err)
 	}
@@ -70,48 +71,48 @@ func TestAttachInstallDetachReattach(t *testing.T) {
 	t.Cleanup(func() { detachAll(t) })
 	ctx := ctxFor(t, 3*time.Minute)
 	cs := env.Client
-	a := cluster.Attachment{WorkspaceID: "ws-1", WorkspaceName: "ws1", ComputeName: "aks-one", ServerID: "s1", Time: time.Now()}
-	other := cluster.Attachment{WorkspaceID: "ws-2", WorkspaceName: "ws2", ComputeName: "aks-two", ServerID: "s2"}
+	a := attach.Attachment{WorkspaceID: "ws-1", WorkspaceName: "ws1", ComputeName: "aks-one", ServerID: "s1", Time: time.Now()}
+	other := attach.Attachment{WorkspaceID: "ws-2", WorkspaceName: "ws2", ComputeName: "aks-two", ServerID: "s2"}
 
 	for range 2 { // the second is a retry and succeeds
-		if err := cluster.Claim(ctx, cs, a); err != nil {
+		if err := attach.Claim(ctx, cs, a); err != nil {
 			t.Fatal(err)
 		}
 	}
-	r := cluster.Preflight(ctx, cs, cluster.PreflightOptions{Attachment: other})
+	r := attach.Preflight(ctx, cs, attach.PreflightOptions{Attachment: other})
 	c := find(r, "AlreadyAttached")
-	if c == nil || c.Status != cluster.StatusFail || !strings.Contains(c.Message, `"aks-one"`) ||
+	if c == nil || c.Status != attach.StatusFail || !strings.Contains(c.Message, `"aks-one"`) ||
 		!strings.Contains(c.Message, "kubeml ml computetarget detach -n aks-one -w ws1") {
 		t.Errorf("preflight for another compute: %+v", r.Checks)
 	}
-	if r := cluster.Preflight(ctx, cs, cluster.PreflightOptions{Attachment: a}); r.Failed() || find(r, "SameAttachment") == nil {
+	if r := attach.Preflight(ctx, cs, attach.PreflightOptions{Attachment: a}); r.Failed() || find(r, "SameAttachment") == nil {
 		t.Errorf("preflight for the same attachment: %+v", r.Checks)
 	}
 
-	s := cluster.Services{Image: "registry.example/kubeml/kubeml:v0.4.1", Purpose: cluster.FastProd}
+	s := attach.Router{Image: "registry.example/kubeml/kubeml:v0.4.1", Purpose: attach.FastProd}
 	start := time.Now()
-	objs, err := cluster.Install(ctx, cs, s)
+	objs, err := attach.InstallRouter(ctx, cs, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cluster.Install(ctx, cs, s); err != nil { // idempotent
+	if _, err := attach.InstallRouter(ctx, cs, s); err != nil { // idempotent
 		t.Fatalf("second install: %v", err)
 	}
-	if err := cluster.WaitReady(ctxFor(t, time.Minute), cs); err != nil {
+	if err := attach.WaitRouterReady(ctxFor(t, time.Minute), cs); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("install + ready in %v", time.Since(start))
 	checkSpread(t, cs)
-	version, addr, ready, err := cluster.RouterStatus(ctx, cs)
+	version, addr, ready, err := attach.RouterStatus(ctx, cs)
 	if err != nil || version != "v0.4.1" || !strings.HasSuffix(addr, ":80") || !ready {
 		t.Errorf("RouterStatus = %q, %q, %v, %v", version, addr, ready, err)
 	}
-	managed, err := cluster.Managed(ctx, cs)
+	managed, err := kubeobj.List(ctx, cs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("managed: %v", managed)
-	want := append(objs, cluster.Object{Kind: "ConfigMap", Namespace: cluster.Namespace, Name: cluster.AttachmentName})
+	want := append(objs, kubeobj.Object{Kind: "ConfigMap", Namespace: attach.Namespace, Name: attach.AttachmentName})
 	for _, o := range want {
 		if !slices.Contains(managed, o) {
 			t.Errorf("Managed lacks %v", o)
@@ -121,24 +122,24 @@ func TestAttachInstallDetachReattach(t *testing.T) {
 		t.Errorf("Managed lists %d objects, want %d", len(managed), len(want))
 	}
 
-	if err := cluster.Uninstall(ctx, cs, other); !errors.Is(err, cluster.ErrAttached) {
+	if err := attach.Uninstall(ctx, cs, other); !errors.Is(err, attach.ErrAttached) {
 		t.Errorf("Uninstall by another attachment: %v", err)
 	}
 	start = time.Now()
-	if err := cluster.Uninstall(ctx, cs, a); err != nil {
+	if err := attach.Uninstall(ctx, cs, a); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("uninstall in %v", time.Since(start))
-	if managed, err := cluster.Managed(ctx, cs); err != nil || len(managed) != 0 {
+	if managed, err := kubeobj.List(ctx, cs); err != nil || len(managed) != 0 {
 		t.Errorf("after detach Managed = %v, %v", managed, err)
 	}
-	if cur, err := cluster.ReadAttachment(ctx, cs); cur != nil || err != nil {
+	if cur, err := attach.ReadAttachment(ctx, cs); cur != nil || err != nil {
 		t.Errorf("after detach ReadAttachment = %v, %v", cur, err)
 	}
-	if r := cluster.Preflight(ctx, cs, cluster.PreflightOptions{}); r.Nodes != 3 {
+	if r := attach.Preflight(ctx, cs, attach.PreflightOptions{}); r.Nodes != 3 {
 		t.Errorf("the cluster lost nodes: %+v", r)
 	}
-	if err := cluster.Claim(ctx, cs, other); err != nil {
+	if err := attach.Claim(ctx, cs, other); err != nil {
 		t.Fatalf("re-attach after detach: %v", err)
 	}
 }
@@ -146,7 +147,7 @@ func TestAttachInstallDetachReattach(t *testing.T) {
 // checkSpread: three production replicas land on three nodes.
 func checkSpread(t *testing.T, cs kubernetes.Interface) {
 	t.Helper()
-	pods, err := cs.CoreV1().Pods(cluster.Namespace).List(t.Context(), metav1.ListOptions{LabelSelector: cluster.RouterSelector})
+	pods, err := cs.CoreV1().Pods(attach.Namespace).List(t.Context(), metav1.ListOptions{LabelSelector: attach.RouterSelector})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package cluster_test
+package attach_test
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/attach"
 	"github.com/kubeml/kubeml/internal/clustertest"
 )
 
@@ -16,9 +16,9 @@ func TestPreflightFastProdPasses(t *testing.T) {
 	clustertest.Require(t, env)
 	detachAll(t)
 	start := time.Now()
-	r := cluster.Preflight(t.Context(), env.Client, cluster.PreflightOptions{
-		Purpose: cluster.FastProd, MinVersion: "1.30", MaxVersion: "1.37",
-		Attachment: cluster.Attachment{WorkspaceID: "ws1", ComputeName: "aks1"},
+	r := attach.Preflight(t.Context(), env.Client, attach.PreflightOptions{
+		Purpose: attach.FastProd, MinVersion: "1.30", MaxVersion: "1.37",
+		Attachment: attach.Attachment{WorkspaceID: "ws1", ComputeName: "aks1"},
 	})
 	t.Logf("preflight took %v", time.Since(start))
 	for _, c := range r.Checks {
@@ -42,17 +42,17 @@ func TestPreflightFastProdPasses(t *testing.T) {
 
 func TestPreflightReportsEveryProblem(t *testing.T) {
 	clustertest.Require(t, env)
-	r := cluster.Preflight(t.Context(), env.Client, cluster.PreflightOptions{
+	r := attach.Preflight(t.Context(), env.Client, attach.PreflightOptions{
 		MinVersion: "1.38", MaxVersion: "1.40", Namespace: "Not_A_Label",
 	})
 	c := find(r, "VersionUnsupported")
-	if c == nil || c.Status != cluster.StatusFail {
+	if c == nil || c.Status != attach.StatusFail {
 		t.Fatalf("no failing VersionUnsupported in %+v", r.Checks)
 	}
 	if !strings.Contains(c.Message, "is not supported. Supported versions are between [1.38 - 1.40].") {
 		t.Errorf("message %q", c.Message)
 	}
-	if c := find(r, "InvalidNamespace"); c == nil || c.Status != cluster.StatusFail {
+	if c := find(r, "InvalidNamespace"); c == nil || c.Status != attach.StatusFail {
 		t.Errorf("no failing InvalidNamespace in %+v", r.Checks)
 	}
 	if find(r, "EnoughVCPUs") == nil || find(r, "RBACGranted") == nil {
@@ -62,20 +62,20 @@ func TestPreflightReportsEveryProblem(t *testing.T) {
 
 func TestPreflightDevTestAndUnreachable(t *testing.T) {
 	clustertest.Require(t, env)
-	r := cluster.Preflight(t.Context(), env.Client, cluster.PreflightOptions{Purpose: cluster.DevTest})
+	r := attach.Preflight(t.Context(), env.Client, attach.PreflightOptions{Purpose: attach.DevTest})
 	if c := find(r, "EnoughNodes"); c == nil || r.Failed() {
 		t.Errorf("DevTest: %+v", r.Checks)
 	}
-	r = cluster.Preflight(t.Context(), env.Client, cluster.PreflightOptions{Purpose: "Huge"})
-	if c := find(r, "InvalidPurpose"); c == nil || c.Status != cluster.StatusFail {
+	r = attach.Preflight(t.Context(), env.Client, attach.PreflightOptions{Purpose: "Huge"})
+	if c := find(r, "InvalidPurpose"); c == nil || c.Status != attach.StatusFail {
 		t.Errorf("bad purpose: %+v", r.Checks)
 	}
 	down, err := kubernetes.NewForConfig(&rest.Config{Host: "https://127.0.0.1:1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = cluster.Preflight(t.Context(), down, cluster.PreflightOptions{Timeout: 2 * time.Second})
-	if c := find(r, "APIUnreachable"); c == nil || c.Status != cluster.StatusFail || len(r.Checks) != 2 || find(r, "NamespaceValid") == nil {
+	r = attach.Preflight(t.Context(), down, attach.PreflightOptions{Timeout: 2 * time.Second})
+	if c := find(r, "APIUnreachable"); c == nil || c.Status != attach.StatusFail || len(r.Checks) != 2 || find(r, "NamespaceValid") == nil {
 		t.Errorf("unreachable API: %+v", r.Checks)
 	}
 }

@@ -1,4 +1,11 @@
-package cluster
+// Package deploy runs model web services on an attached cluster: it checks
+// that their pods fit (CheckCapacity), delivers models as ConfigMap parts,
+// applies per version a Deployment, Service and PodDisruptionBudget and the
+// service's routing Secret (the routing contract), waits for the pods and
+// says why they are not ready (DeployError), reads their logs, updates the
+// routing alone and deletes a service with what only it used. Attaching
+// the cluster and installing the router is package attach.
+package deploy
 
 import (
 	"errors"

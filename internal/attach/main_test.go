@@ -1,4 +1,4 @@
-package cluster_test
+package attach_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/attach"
 	"github.com/kubeml/kubeml/internal/clustertest"
 	"github.com/kubeml/kubeml/internal/provider"
 )
@@ -34,15 +34,15 @@ func detachAll(t *testing.T) {
 	// Not t.Context(): this also runs in t.Cleanup, after that ends.
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cur, err := cluster.ReadAttachment(ctx, env.Client)
+	cur, err := attach.ReadAttachment(ctx, env.Client)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := cluster.Attachment{}
+	a := attach.Attachment{}
 	if cur != nil {
 		a = *cur
 	}
-	if err := cluster.Uninstall(ctx, env.Client, a); err != nil {
+	if err := attach.Uninstall(ctx, env.Client, a); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -63,7 +63,7 @@ func fastClient(t *testing.T) kubernetes.Interface {
 	return cs
 }
 
-func find(r cluster.Report, reason string) *cluster.Check {
+func find(r attach.Report, reason string) *attach.Check {
 	for i := range r.Checks {
 		if r.Checks[i].Reason == reason {
 			return &r.Checks[i]

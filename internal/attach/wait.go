@@ -1,4 +1,4 @@
-package cluster
+package attach
 
 import (
 	"context"
@@ -9,36 +9,23 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubeml/kubeml/internal/kubeobj"
 )
 
-// pollInterval is how often WaitReady and Uninstall look again.
-const pollInterval = 250 * time.Millisecond
-
-// ready reports whether every desired replica of d runs the current spec
-// and is available.
-func ready(d *appsv1.Deployment) bool {
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	st := d.Status
-	return st.ObservedGeneration >= d.Generation && st.UpdatedReplicas == want &&
-		st.AvailableReplicas == want && st.Replicas == want
-}
-
-// WaitReady waits until the router Deployment has all replicas available,
-// or ctx ends. Then the error says why, as read from the cluster.
-func WaitReady(ctx context.Context, cs kubernetes.Interface) error {
-	t := time.NewTicker(pollInterval)
+// WaitRouterReady waits until the router Deployment has all replicas
+// available, or ctx ends. Then the error says why, as read from the
+// cluster.
+func WaitRouterReady(ctx context.Context, cs kubernetes.Interface) error {
+	t := time.NewTicker(kubeobj.PollInterval)
 	defer t.Stop()
 	for {
 		d, err := cs.AppsV1().Deployments(Namespace).Get(ctx, RouterName, metav1.GetOptions{})
-		if err == nil && ready(d) {
+		if err == nil && kubeobj.DeploymentReady(d) {
 			return nil
 		}
 		select {
@@ -58,7 +45,7 @@ func diagnose(parent context.Context, cs kubernetes.Interface) string {
 	defer cancel()
 	d, err := cs.AppsV1().Deployments(Namespace).Get(ctx, RouterName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return "the router deployment does not exist (were the system services installed?)"
+		return "the router deployment does not exist (was the router installed?)"
 	}
 	if err != nil {
 		return "cannot read the router deployment: " + err.Error()
@@ -80,29 +67,10 @@ func diagnose(parent context.Context, cs kubernetes.Interface) string {
 	names := map[string]bool{}
 	for _, p := range pods.Items {
 		names[p.Name] = true
-		why = append(why, podReasons(&p)...)
+		why = append(why, kubeobj.PodReasons(&p)...)
 	}
 	why = append(why, warnings(ctx, cs, names)...)
 	return strings.Join(why, "; ")
-}
-
-// podReasons says why one pod is not ready.
-func podReasons(p *corev1.Pod) []string {
-	var out []string
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-			out = append(out, fmt.Sprintf("pod %s not scheduled: %s", p.Name, c.Message))
-		}
-	}
-	for _, s := range p.Status.ContainerStatuses {
-		if w := s.State.Waiting; w != nil && w.Reason != "" {
-			out = append(out, fmt.Sprintf("pod %s container %s %s: %s", p.Name, s.Name, w.Reason, w.Message))
-		}
-		if t := s.LastTerminationState.Terminated; t != nil {
-			out = append(out, fmt.Sprintf("pod %s container %s last exited %d (%s): %s", p.Name, s.Name, t.ExitCode, t.Reason, t.Message))
-		}
-	}
-	return out
 }
 
 // warnings returns the last few Warning events about the named pods.
@@ -154,7 +122,7 @@ func RouterStatus(ctx context.Context, cs kubernetes.Interface) (version, addres
 			break
 		}
 	}
-	return imageTag(d.Spec.Template.Spec.Containers[0].Image), address, ready(d), nil
+	return imageTag(d.Spec.Template.Spec.Containers[0].Image), address, kubeobj.DeploymentReady(d), nil
 }
 
 // imageTag returns an image reference's tag, its digest when it has one

@@ -1,4 +1,4 @@
-package cluster_test
+package deploy_test
 
 import (
 	"context"
@@ -12,8 +12,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubeml/kubeml/internal/cluster"
 	"github.com/kubeml/kubeml/internal/clustertest"
+	"github.com/kubeml/kubeml/internal/deploy"
+	"github.com/kubeml/kubeml/internal/kubeobj"
 )
 
 // scale sets a Deployment's replicas as the router's autoscaler would.
@@ -43,15 +44,15 @@ func TestWebServiceUpdatesRoutingReplicasAndVersions(t *testing.T) {
 	cs, ctx, ns := fastClient(t), ctxFor(t, 2*time.Minute), "ws-update"
 	webServiceEnv(t, cs, ns)
 	ws := fashion(ns, modelFile("small.json", randomBytes(5000, 2), nil))
-	t.Cleanup(func() { cluster.DeleteWebService(context.Background(), cs, ns, "fashion") })
-	if err := cluster.ApplyWebService(ctx, cs, ws, nil); err != nil {
+	t.Cleanup(func() { deploy.DeleteWebService(context.Background(), cs, ns, "fashion") })
+	if err := deploy.ApplyWebService(ctx, cs, ws, nil); err != nil {
 		t.Fatal(err)
 	}
 
 	// A new traffic split changes the Secret and nothing else.
 	before := resourceVersions(t, cs, ns)
 	ws.Routing.Versions[0].TrafficPercentile = 30
-	if err := cluster.UpdateRouting(ctx, cs, cluster.WebService{Name: ws.Name, Namespace: ns, Versions: ws.Versions, Routing: ws.Routing}); err != nil {
+	if err := deploy.UpdateRouting(ctx, cs, deploy.WebService{Name: ws.Name, Namespace: ns, Versions: ws.Versions, Routing: ws.Routing}); err != nil {
 		t.Fatal(err)
 	}
 	after := resourceVersions(t, cs, ns)
@@ -67,7 +68,7 @@ func TestWebServiceUpdatesRoutingReplicasAndVersions(t *testing.T) {
 	// The autoscaler's count survives an update; a fixed count does not.
 	scale(t, cs, ns, "fashion-v1", 5)
 	scale(t, cs, ns, "fashion-v2", 3)
-	if err := cluster.ApplyWebService(ctx, cs, ws, nil); err != nil {
+	if err := deploy.ApplyWebService(ctx, cs, ws, nil); err != nil {
 		t.Fatal(err)
 	}
 	if v1, v2 := replicas(t, cs, ns, "fashion-v1"), replicas(t, cs, ns, "fashion-v2"); v1 != 2 || v2 != 3 {
@@ -77,7 +78,7 @@ func TestWebServiceUpdatesRoutingReplicasAndVersions(t *testing.T) {
 	// A version that disappears is deleted with its Service and budget.
 	ws.Versions = ws.Versions[:1]
 	ws.Routing.Versions = ws.Routing.Versions[:1]
-	if err := cluster.ApplyWebService(ctx, cs, ws, nil); err != nil {
+	if err := deploy.ApplyWebService(ctx, cs, ws, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cs.AppsV1().Deployments(ns).Get(ctx, "fashion-v2", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
@@ -95,8 +96,8 @@ func TestWebServiceUpdatesRoutingReplicasAndVersions(t *testing.T) {
 
 	// Invalid services are refused with every problem at once.
 	bad := ws
-	bad.Image, bad.Versions = "", append(ws.Versions[:1:1], cluster.Version{Name: "V_2"})
-	err := cluster.ApplyWebService(ctx, cs, bad, nil)
+	bad.Image, bad.Versions = "", append(ws.Versions[:1:1], deploy.Version{Name: "V_2"})
+	err := deploy.ApplyWebService(ctx, cs, bad, nil)
 	for _, want := range []string{"no image", `"V_2"`, "SHA-256", "256 MiB"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("invalid service: %v; want it to mention %s", err, want)
@@ -115,17 +116,17 @@ func TestDeleteWebServiceKeepsModelsStillUsed(t *testing.T) {
 	a.Routing.Versions = nil
 	b := fashion(ns, shared)
 	b.Name, b.Versions[1].Model, b.Routing.Versions = "other", own, nil
-	for _, ws := range []cluster.WebService{a, b} {
-		t.Cleanup(func() { cluster.DeleteWebService(context.Background(), cs, ns, ws.Name) })
-		if err := cluster.ApplyWebService(ctx, cs, ws, nil); err != nil {
+	for _, ws := range []deploy.WebService{a, b} {
+		t.Cleanup(func() { deploy.DeleteWebService(context.Background(), cs, ns, ws.Name) })
+		if err := deploy.ApplyWebService(ctx, cs, ws, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	parts := func() []string {
 		var out []string
-		for _, m := range []cluster.ModelFile{shared, own} {
+		for _, m := range []deploy.ModelFile{shared, own} {
 			for i := range 2 {
-				if _, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, cluster.ModelPartName(m.SHA256, i), metav1.GetOptions{}); err == nil {
+				if _, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, deploy.ModelPartName(m.SHA256, i), metav1.GetOptions{}); err == nil {
 					out = append(out, m.Name)
 				}
 			}
@@ -135,21 +136,21 @@ func TestDeleteWebServiceKeepsModelsStillUsed(t *testing.T) {
 	if got := strings.Join(parts(), " "); got != "shared.json shared.json own.json" {
 		t.Fatalf("model parts before delete: %s", got)
 	}
-	if err := cluster.DeleteWebService(ctx, cs, ns, "fashion"); err != nil {
+	if err := deploy.DeleteWebService(ctx, cs, ns, "fashion"); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(parts(), " "); got != "shared.json shared.json own.json" {
 		t.Errorf("model parts after deleting fashion: %s, want the shared model kept for other", got)
 	}
 	for range 2 { // deleting again is fine
-		if err := cluster.DeleteWebService(ctx, cs, ns, "other"); err != nil {
+		if err := deploy.DeleteWebService(ctx, cs, ns, "other"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if got := parts(); len(got) != 0 {
 		t.Errorf("model parts after deleting both: %v", got)
 	}
-	managed, err := cluster.Managed(ctx, cs)
+	managed, err := kubeobj.List(ctx, cs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,14 +172,14 @@ func TestWaitWebServiceSurfacesUnschedulable(t *testing.T) {
 	ws := fashion(ns, modelFile("m.json", randomBytes(100, 5), nil))
 	ws.Versions, ws.Routing.Versions = ws.Versions[:1], nil
 	ws.Versions[0].CPU, ws.Versions[0].CPULimit, ws.Versions[0].Replicas = resource.MustParse("64"), nil, 1
-	t.Cleanup(func() { cluster.DeleteWebService(context.Background(), cs, ns, "fashion") })
-	if err := cluster.ApplyWebService(ctxFor(t, time.Minute), cs, ws, nil); err != nil {
+	t.Cleanup(func() { deploy.DeleteWebService(context.Background(), cs, ns, "fashion") })
+	if err := deploy.ApplyWebService(ctxFor(t, time.Minute), cs, ws, nil); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	err := cluster.WaitWebService(ctxFor(t, time.Minute), cs, ws, nil)
-	var de *cluster.DeployError
-	if !errors.As(err, &de) || de.Reason != cluster.ReasonUnschedulable || !strings.Contains(de.Message, "Insufficient cpu") ||
+	err := deploy.WaitWebService(ctxFor(t, time.Minute), cs, ws, nil)
+	var de *deploy.DeployError
+	if !errors.As(err, &de) || de.Reason != deploy.ReasonUnschedulable || !strings.Contains(de.Message, "Insufficient cpu") ||
 		de.Version != "v1" || de.Pod == "" {
 		t.Fatalf("err = %#v, want Unschedulable with the scheduler's message", err)
 	}

@@ -1,4 +1,4 @@
-package cluster
+package deploy
 
 import (
 	"bytes"
@@ -17,6 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+
+	"github.com/kubeml/kubeml/internal/kubeobj"
 )
 
 // Models reach their pods through the cluster's API server, which every
@@ -111,7 +113,7 @@ func ensureModel(ctx context.Context, cs kubernetes.Interface, ns string, m Mode
 // (left by an upload that failed its check) is replaced.
 func putPart(ctx context.Context, cms typedcorev1.ConfigMapInterface, ns, name, sha string, data []byte) error {
 	yes := true
-	cm := &corev1.ConfigMap{ObjectMeta: meta(ns, name, map[string]string{ModelLabel: sha[:63]}), Immutable: &yes,
+	cm := &corev1.ConfigMap{ObjectMeta: kubeobj.Meta(ns, name, map[string]string{ModelLabel: sha[:63]}), Immutable: &yes,
 		BinaryData: map[string][]byte{modelPartKey: data}}
 	for range 2 {
 		_, err := cms.Create(ctx, cm, metav1.CreateOptions{})
@@ -128,7 +130,7 @@ func putPart(ctx context.Context, cms typedcorev1.ConfigMapInterface, ns, name, 
 		if bytes.Equal(cur.BinaryData[modelPartKey], data) {
 			return nil
 		}
-		if !isManaged(cur.Labels) {
+		if !kubeobj.IsManaged(cur.Labels) {
 			return fmt.Errorf("failed to create ConfigMap %s/%s: it exists and is not managed by kubeml", ns, name)
 		}
 		uid := cur.UID

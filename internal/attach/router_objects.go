@@ -1,4 +1,4 @@
-package cluster
+package attach
 
 import (
 	"net"
@@ -10,17 +10,19 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kubeml/kubeml/internal/kubeobj"
 )
 
 // routerLabels select the router's pods.
 func routerLabels() map[string]string {
-	return map[string]string{NameLabel: RouterName, ComponentLabel: "router"}
+	return map[string]string{kubeobj.NameLabel: RouterName, kubeobj.ComponentLabel: "router"}
 }
 
 // RouterSelector is the label selector of the router's pods.
-const RouterSelector = NameLabel + "=" + RouterName
+const RouterSelector = kubeobj.NameLabel + "=" + RouterName
 
-func routerMeta(ns string) metav1.ObjectMeta { return meta(ns, RouterName, routerLabels()) }
+func routerMeta(ns string) metav1.ObjectMeta { return kubeobj.Meta(ns, RouterName, routerLabels()) }
 
 func routerServiceAccount() *corev1.ServiceAccount {
 	return &corev1.ServiceAccount{ObjectMeta: routerMeta(Namespace)}
@@ -62,14 +64,14 @@ func routerClusterRoleBinding() *rbacv1.ClusterRoleBinding {
 	}
 }
 
-func routerConfig(s Services) *corev1.ConfigMap {
+func routerConfig(s Router) *corev1.ConfigMap {
 	return &corev1.ConfigMap{
-		ObjectMeta: meta(Namespace, RouterConfigName, routerLabels()),
+		ObjectMeta: kubeobj.Meta(Namespace, RouterConfigName, routerLabels()),
 		Data:       map[string]string{"port": strconv.Itoa(s.Port), "purpose": s.Purpose},
 	}
 }
 
-func routerDeployment(s Services) *appsv1.Deployment {
+func routerDeployment(s Router) *appsv1.Deployment {
 	replicas := int32(s.Replicas)
 	scheme := corev1.URISchemeHTTP
 	if len(s.TLSCert) > 0 {
@@ -125,7 +127,7 @@ func routerDeployment(s Services) *appsv1.Deployment {
 				Weight: 100,
 				PodAffinityTerm: corev1.PodAffinityTerm{
 					TopologyKey:   "kubernetes.io/hostname",
-					LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{NameLabel: RouterName}},
+					LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{kubeobj.NameLabel: RouterName}},
 				},
 			}},
 		}}
@@ -134,18 +136,18 @@ func routerDeployment(s Services) *appsv1.Deployment {
 		ObjectMeta: routerMeta(Namespace),
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{NameLabel: RouterName}},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels(routerLabels())}, Spec: pod},
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{kubeobj.NameLabel: RouterName}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: kubeobj.Labels(routerLabels())}, Spec: pod},
 		},
 	}
 }
 
-func routerService(s Services) *corev1.Service {
+func routerService(s Router) *corev1.Service {
 	return &corev1.Service{
 		ObjectMeta: routerMeta(Namespace),
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
-			Selector: map[string]string{NameLabel: RouterName},
+			Selector: map[string]string{kubeobj.NameLabel: RouterName},
 			Ports: []corev1.ServicePort{{
 				Name: "http", Port: 80, TargetPort: intstr.FromInt32(int32(s.Port)), Protocol: corev1.ProtocolTCP,
 			}},
@@ -156,8 +158,8 @@ func routerService(s Services) *corev1.Service {
 // RouterTLSName names the Secret holding the router's certificate.
 const RouterTLSName = "kubeml-router-tls"
 
-func routerTLS(s Services) *corev1.Secret {
-	return &corev1.Secret{ObjectMeta: meta(Namespace, RouterTLSName, routerLabels()), Type: corev1.SecretTypeTLS,
+func routerTLS(s Router) *corev1.Secret {
+	return &corev1.Secret{ObjectMeta: kubeobj.Meta(Namespace, RouterTLSName, routerLabels()), Type: corev1.SecretTypeTLS,
 		Data: map[string][]byte{corev1.TLSCertKey: s.TLSCert, corev1.TLSPrivateKeyKey: s.TLSKey}}
 }
 

@@ -1,4 +1,4 @@
-package cluster_test
+package deploy_test
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubeml/kubeml/internal/cluster"
 	"github.com/kubeml/kubeml/internal/clustertest"
+	"github.com/kubeml/kubeml/internal/deploy"
 )
 
 // The harness's cluster has three Standard_D3_v2 nodes: 4 CPU, 14 GiB.
@@ -31,10 +31,10 @@ func TestCheckCapacityCountsWhatIsFree(t *testing.T) {
 			break
 		}
 	}
-	need := func(cpu, mem string, n int) cluster.Need {
-		return cluster.Need{CPU: resource.MustParse(cpu), Memory: resource.MustParse(mem), Replicas: n}
+	need := func(cpu, mem string, n int) deploy.Need {
+		return deploy.Need{CPU: resource.MustParse(cpu), Memory: resource.MustParse(mem), Replicas: n}
 	}
-	if err := cluster.CheckCapacity(ctx, cs, []cluster.Need{need("1", "1Gi", 6), need("100m", "512Mi", 10)}); err != nil {
+	if err := deploy.CheckCapacity(ctx, cs, []deploy.Need{need("1", "1Gi", 6), need("100m", "512Mi", 10)}); err != nil {
 		t.Errorf("6 x 1 CPU and 10 x 0.1 CPU on 3 x 4 CPU: %v", err)
 	}
 
@@ -47,8 +47,8 @@ func TestCheckCapacityCountsWhatIsFree(t *testing.T) {
 	}
 	t.Cleanup(func() { cs.CoreV1().Pods(ns).Delete(context.Background(), "hog", metav1.DeleteOptions{}) })
 
-	err := cluster.CheckCapacity(ctx, cs, []cluster.Need{need("3", "512Mi", 3)})
-	var ce *cluster.CapacityError
+	err := deploy.CheckCapacity(ctx, cs, []deploy.Need{need("3", "512Mi", 3)})
+	var ce *deploy.CapacityError
 	if !errors.As(err, &ce) || ce.Fits != 2 || len(ce.Nodes) != 3 {
 		t.Fatalf("3 x 3 CPU with agent-0 busy: %v, want a CapacityError with room for 2", err)
 	}
@@ -66,14 +66,14 @@ func TestCheckCapacityCountsWhatIsFree(t *testing.T) {
 	t.Log(msg)
 
 	// Several needs are placed together, largest first.
-	err = cluster.CheckCapacity(ctx, cs, []cluster.Need{need("1", "1Gi", 3), need("2", "1Gi", 4)})
+	err = deploy.CheckCapacity(ctx, cs, []deploy.Need{need("1", "1Gi", 3), need("2", "1Gi", 4)})
 	if !errors.As(err, &ce) || ce.Fits != 5 || !strings.Contains(err.Error(), "room for 5 of the 7") {
 		t.Errorf("3 x 1 CPU + 4 x 2 CPU (11 CPU) on 9 free CPU: %v", err)
 	}
-	if err := cluster.CheckCapacity(ctx, cs, []cluster.Need{need("1", "1Gi", 3), need("2", "1Gi", 3)}); err != nil {
+	if err := deploy.CheckCapacity(ctx, cs, []deploy.Need{need("1", "1Gi", 3), need("2", "1Gi", 3)}); err != nil {
 		t.Errorf("3 x 1 CPU + 3 x 2 CPU on 9 free CPU: %v", err)
 	}
-	err = cluster.CheckCapacity(ctx, cs, []cluster.Need{need("100m", "15Gi", 1)})
+	err = deploy.CheckCapacity(ctx, cs, []deploy.Need{need("100m", "15Gi", 1)})
 	if !errors.As(err, &ce) || ce.Fits != 0 || !strings.Contains(err.Error(), "needs 1 replica of 0.1 CPU and 15 GiB; the cluster has room for 0") {
 		t.Errorf("a replica larger than any node: %v", err)
 	}

@@ -1,4 +1,4 @@
-package cluster
+package deploy
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubeml/kubeml/internal/routing"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,6 +15,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/kubeml/kubeml/internal/kubeobj"
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // ApplyWebService creates or updates everything ws needs, in this order:
@@ -29,8 +31,8 @@ func ApplyWebService(ctx context.Context, cs kubernetes.Interface, ws WebService
 	if err != nil {
 		return err
 	}
-	if _, err := cs.CoreV1().Namespaces().Get(ctx, Namespace, metav1.GetOptions{}); err != nil {
-		return fmt.Errorf("failed to deploy %s: cannot read namespace %s (is the cluster attached?): %w", ws.Name, Namespace, err)
+	if _, err := cs.CoreV1().Namespaces().Get(ctx, routing.Namespace, metav1.GetOptions{}); err != nil {
+		return fmt.Errorf("failed to deploy %s: cannot read namespace %s (is the cluster attached?): %w", ws.Name, routing.Namespace, err)
 	}
 	if err := ensureServiceNamespace(ctx, cs, ws.Namespace); err != nil {
 		return err
@@ -63,7 +65,7 @@ func ApplyWebService(ctx context.Context, cs kubernetes.Interface, ws WebService
 		if err := applyRetry(ctx, apps.Deployments(ws.Namespace), "Deployment", modelDeployment(ws, v), keep); err != nil {
 			return err
 		}
-		if err := applyRetry(ctx, core.Services(ws.Namespace), "Service", modelService(ws, v), keepClusterIP); err != nil {
+		if err := applyRetry(ctx, core.Services(ws.Namespace), "Service", modelService(ws, v), kubeobj.KeepClusterIP); err != nil {
 			return err
 		}
 		if err := applyRetry(ctx, policy.PodDisruptionBudgets(ws.Namespace), "PodDisruptionBudget", modelPDB(ws, v), nil); err != nil {
@@ -113,18 +115,18 @@ func writeRouting(ctx context.Context, cs kubernetes.Interface, r routing.Servic
 	if err != nil {
 		return err
 	}
-	return applyRetry(ctx, cs.CoreV1().Secrets(Namespace), "Secret", s, nil)
+	return applyRetry(ctx, cs.CoreV1().Secrets(routing.Namespace), "Secret", s, nil)
 }
 
 // applyRetry is apply, again when a controller wrote the object between
 // its read and its update.
-func applyRetry[T metav1.Object](ctx context.Context, c typedClient[T], kind string, obj T, keep func(cur, obj T)) error {
+func applyRetry[T metav1.Object](ctx context.Context, c kubeobj.Client[T], kind string, obj T, keep func(cur, obj T)) error {
 	// Controllers write a new Deployment's status several times in its
 	// first second: retry for about that long.
 	backoff := wait.Backoff{Steps: 10, Duration: 20 * time.Millisecond, Factor: 1.5, Jitter: 0.2}
 	return retry.RetryOnConflict(backoff, func() error {
 		obj.SetResourceVersion("") // apply set it to the one that was stale
-		_, err := apply(ctx, c, kind, obj, keep)
+		_, err := kubeobj.Apply(ctx, c, kind, obj, keep)
 		return err
 	})
 }
@@ -134,8 +136,8 @@ func applyRetry[T metav1.Object](ctx context.Context, c typedClient[T], kind str
 // model ConfigMaps no other Deployment there still mounts. What is already
 // gone is fine.
 func DeleteWebService(ctx context.Context, cs kubernetes.Interface, namespace, name string) error {
-	secret := Object{Kind: "Secret", Namespace: Namespace, Name: routing.SecretName(name)}
-	if err := remove(ctx, cs.CoreV1().Secrets(Namespace), secret); err != nil {
+	secret := kubeobj.Object{Kind: "Secret", Namespace: routing.Namespace, Name: routing.SecretName(name)}
+	if err := kubeobj.Remove(ctx, cs.CoreV1().Secrets(routing.Namespace), secret); err != nil {
 		return err
 	}
 	deps, err := serviceDeployments(ctx, cs, namespace, name)
@@ -152,7 +154,7 @@ func DeleteWebService(ctx context.Context, cs kubernetes.Interface, namespace, n
 		}
 	}
 	// Services and budgets of versions whose Deployment is already gone.
-	sel := metav1.ListOptions{LabelSelector: ServiceLabel + "=" + name + "," + ManagedSelector}
+	sel := metav1.ListOptions{LabelSelector: routing.ServiceLabel + "=" + name + "," + kubeobj.ManagedSelector}
 	svcs, err := cs.CoreV1().Services(namespace).List(ctx, sel)
 	if err != nil {
 		return fmt.Errorf("failed to list the Services of %s: %w", name, err)
@@ -176,17 +178,17 @@ func DeleteWebService(ctx context.Context, cs kubernetes.Interface, namespace, n
 
 // deleteVersion deletes a version's Deployment, Service and budget.
 func deleteVersion(ctx context.Context, cs kubernetes.Interface, ns, name string) error {
-	o := func(kind string) Object { return Object{Kind: kind, Namespace: ns, Name: name} }
+	o := func(kind string) kubeobj.Object { return kubeobj.Object{Kind: kind, Namespace: ns, Name: name} }
 	return errors.Join(
-		remove(ctx, cs.AppsV1().Deployments(ns), o("Deployment")),
-		remove(ctx, cs.CoreV1().Services(ns), o("Service")),
-		remove(ctx, cs.PolicyV1().PodDisruptionBudgets(ns), o("PodDisruptionBudget")),
+		kubeobj.Remove(ctx, cs.AppsV1().Deployments(ns), o("Deployment")),
+		kubeobj.Remove(ctx, cs.CoreV1().Services(ns), o("Service")),
+		kubeobj.Remove(ctx, cs.PolicyV1().PodDisruptionBudgets(ns), o("PodDisruptionBudget")),
 	)
 }
 
 // serviceDeployments lists the Deployments kubeml made for a service.
 func serviceDeployments(ctx context.Context, cs kubernetes.Interface, ns, name string) ([]appsv1.Deployment, error) {
-	l, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: ServiceLabel + "=" + name + "," + ManagedSelector})
+	l, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: routing.ServiceLabel + "=" + name + "," + kubeobj.ManagedSelector})
 	if err != nil {
 		return nil, fmt.Errorf("failed to list the Deployments of %s: %w", name, err)
 	}
@@ -211,7 +213,7 @@ func ensureServiceNamespace(ctx context.Context, cs kubernetes.Interface, ns str
 	if !apierrors.IsNotFound(err) {
 		return fmt.Errorf("failed to read namespace %s: %w", ns, err)
 	}
-	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: meta("", ns, nil)}, metav1.CreateOptions{})
+	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: kubeobj.Meta("", ns, nil)}, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("failed to create namespace %s: %w", ns, err)
 	}

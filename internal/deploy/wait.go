@@ -1,4 +1,4 @@
-package cluster
+package deploy
 
 import (
 	"context"
@@ -7,12 +7,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubeml/kubeml/internal/routing"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubeml/kubeml/internal/kubeobj"
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // Reasons a web service does not become ready (DeployError.Reason).
@@ -65,7 +67,7 @@ const logLines = 20
 // fails early, with a *DeployError, when a pod cannot be scheduled,
 // its image cannot be pulled, or its container crashes; and when ctx ends.
 func WaitWebService(ctx context.Context, cs kubernetes.Interface, ws WebService, progress func(string)) error {
-	t := time.NewTicker(pollInterval)
+	t := time.NewTicker(kubeobj.PollInterval)
 	defer t.Stop()
 	said := map[string]string{}
 	for {
@@ -125,7 +127,7 @@ func versionStatus(ctx context.Context, cs kubernetes.Interface, ns, service, ve
 	if err != nil {
 		return status{}, fmt.Errorf("failed to read Deployment %s/%s: %w", ns, name, err)
 	}
-	st := status{ready: ready(d), want: 1}
+	st := status{ready: kubeobj.DeploymentReady(d), want: 1}
 	if d.Spec.Replicas != nil {
 		st.want = *d.Spec.Replicas
 	}
@@ -142,7 +144,7 @@ func versionStatus(ctx context.Context, cs kubernetes.Interface, ns, service, ve
 		if reason, msg := podFailure(ctx, cs, p); reason != "" {
 			return st, fail(p.Name, reason, msg)
 		}
-		st.why = append(st.why, podReasons(p)...)
+		st.why = append(st.why, kubeobj.PodReasons(p)...)
 	}
 	return st, nil
 }
@@ -257,7 +259,7 @@ func previousLogs(ctx context.Context, cs kubernetes.Interface, p *corev1.Pod, c
 // versions when version is empty; each pod's lines under a header when
 // there are several pods.
 func WebServiceLogs(ctx context.Context, cs kubernetes.Interface, namespace, service, version string, tail int64) (string, error) {
-	sel := ServiceLabel + "=" + service
+	sel := routing.ServiceLabel + "=" + service
 	if version != "" {
 		sel += "," + routing.VersionLabel + "=" + version
 	}

@@ -1,4 +1,4 @@
-package cluster
+package attach
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubeml/kubeml/internal/kubeobj"
 )
 
 // AgentName names kubeml's own service account (and its ClusterRole and
@@ -52,20 +54,20 @@ func ScopedKubeconfig(ctx context.Context, cs kubernetes.Interface, server strin
 		return nil, fmt.Errorf("failed to read namespace %s: %w", Namespace, err)
 	}
 	owner := []metav1.OwnerReference{{APIVersion: "v1", Kind: "Namespace", Name: ns.Name, UID: ns.UID}}
-	agent := map[string]string{ComponentLabel: "agent"}
-	sa := &corev1.ServiceAccount{ObjectMeta: meta(Namespace, AgentName, agent)}
+	agent := map[string]string{kubeobj.ComponentLabel: "agent"}
+	sa := &corev1.ServiceAccount{ObjectMeta: kubeobj.Meta(Namespace, AgentName, agent)}
 	nsRules, clusterRules := agentRules()
-	nsRole := &rbacv1.Role{ObjectMeta: meta(Namespace, AgentName, agent), Rules: nsRules}
-	nsBinding := &rbacv1.RoleBinding{ObjectMeta: meta(Namespace, AgentName, agent),
+	nsRole := &rbacv1.Role{ObjectMeta: kubeobj.Meta(Namespace, AgentName, agent), Rules: nsRules}
+	nsBinding := &rbacv1.RoleBinding{ObjectMeta: kubeobj.Meta(Namespace, AgentName, agent),
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: AgentName},
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: AgentName, Namespace: Namespace}}}
-	role := &rbacv1.ClusterRole{ObjectMeta: meta("", AgentName, agent), Rules: clusterRules}
+	role := &rbacv1.ClusterRole{ObjectMeta: kubeobj.Meta("", AgentName, agent), Rules: clusterRules}
 	role.OwnerReferences = owner
-	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: meta("", AgentName, agent),
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: kubeobj.Meta("", AgentName, agent),
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: AgentName},
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: AgentName, Namespace: Namespace}}}
 	binding.OwnerReferences = owner
-	secret := &corev1.Secret{ObjectMeta: meta(Namespace, AgentName+"-token", agent), Type: corev1.SecretTypeServiceAccountToken}
+	secret := &corev1.Secret{ObjectMeta: kubeobj.Meta(Namespace, AgentName+"-token", agent), Type: corev1.SecretTypeServiceAccountToken}
 	secret.Annotations = map[string]string{corev1.ServiceAccountNameKey: AgentName}
 	for _, create := range []func() error{
 		func() error {
@@ -115,7 +117,7 @@ func waitToken(ctx context.Context, cs kubernetes.Interface) (string, error) {
 		select {
 		case <-ctx.Done():
 			return "", fmt.Errorf("failed to get a token for %s/%s (is the cluster's token controller running?): %w", Namespace, AgentName, ctx.Err())
-		case <-time.After(pollInterval):
+		case <-time.After(kubeobj.PollInterval):
 		}
 	}
 }
