@@ -1,4 +1,4 @@
-package incluster
+package podcmd
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package incluster_test
+package podcmd_test
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubeml/kubeml/internal/incluster"
+	"github.com/kubeml/kubeml/internal/podcmd"
 )
 
 const xgbFixture = "../serving/xgboost/testdata/binary_logistic"
@@ -67,7 +67,7 @@ rows:
 // its stderr.
 func run(ctx context.Context, errw io.Writer, args []string) error {
 	root := &cobra.Command{Use: "kubeml", SilenceUsage: true, SilenceErrors: true}
-	root.AddCommand(incluster.Commands(io.Discard, errw, "dev")...)
+	root.AddCommand(podcmd.Commands(io.Discard, errw, "dev")...)
 	root.SetArgs(args)
 	root.SetOut(io.Discard)
 	root.SetErr(errw)
