@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/attach"
 	"github.com/kubeml/kubeml/internal/clustertest"
 	"github.com/kubeml/kubeml/internal/kubeobj"
@@ -89,7 +90,7 @@ func TestAttachInstallDetachReattach(t *testing.T) {
 		t.Errorf("preflight for the same attachment: %+v", r.Checks)
 	}
 
-	s := attach.Router{Image: "registry.example/kubeml/kubeml:v0.4.1", Purpose: attach.FastProd}
+	s := attach.Router{Image: "registry.example/kubeml/kubeml:v0.4.1", Purpose: api.PurposeFastProd}
 	start := time.Now()
 	objs, err := attach.InstallRouter(ctx, cs, s)
 	if err != nil {

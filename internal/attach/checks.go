@@ -11,18 +11,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/version"
 	kversion "k8s.io/apimachinery/pkg/version"
+
+	"github.com/kubeml/kubeml/api"
 )
 
 // GPUResource is the extended resource GPU nodes advertise.
 const GPUResource = "nvidia.com/gpu"
-
-// productionVCPUs and productionNodes are the Azure ML minimums for
-// FastProd and DenseProd clusters; devTestVCPUs is DevTest's recommendation.
-const (
-	productionVCPUs = 12
-	productionNodes = 3
-	devTestVCPUs    = 2
-)
 
 // checkAPI: the API server answers /version and accepts the credentials.
 func checkAPI(ctx context.Context, p *probe) []Check {
@@ -117,22 +111,22 @@ func checkCapacity(ctx context.Context, p *probe) []Check {
 	p.r.Nodes, p.r.VCPUs = len(list.Items), int(milli/1000)
 	nodes, vcpus, purpose := p.r.Nodes, p.r.VCPUs, p.o.Purpose
 	var cpu, count Check
-	switch purpose {
-	case FastProd, DenseProd:
-		cpu = pass("EnoughVCPUs", fmt.Sprintf("%d vCPUs available across %d node(s); purpose '%s' needs at least %d.", vcpus, nodes, purpose, productionVCPUs))
-		if vcpus < productionVCPUs {
-			cpu = fail("InsufficientVCPUs", fmt.Sprintf("The number of nodes multiplied by the virtual machine's number of cores (vCPUs) must be greater than or equal to %d. Available vCPUs : %d", productionVCPUs, vcpus))
+	switch {
+	case api.ProductionPurpose(purpose):
+		cpu = pass("EnoughVCPUs", fmt.Sprintf("%d vCPUs available across %d node(s); purpose '%s' needs at least %d.", vcpus, nodes, purpose, api.ProductionVCPUs))
+		if vcpus < api.ProductionVCPUs {
+			cpu = fail("InsufficientVCPUs", fmt.Sprintf("The number of nodes multiplied by the virtual machine's number of cores (vCPUs) must be greater than or equal to %d. Available vCPUs : %d", api.ProductionVCPUs, vcpus))
 		}
-		count = minNodes(purpose, nodes, productionNodes)
-	case DevTest:
+		count = minNodes(purpose, nodes, api.ProductionNodes)
+	case purpose == api.PurposeDevTest:
 		cpu = pass("EnoughVCPUs", fmt.Sprintf("%d vCPUs available across %d node(s).", vcpus, nodes))
-		if vcpus < devTestVCPUs {
-			cpu = warn("LowVCPUs", fmt.Sprintf("%d vCPUs available; at least %d are recommended for purpose 'DevTest'.", vcpus, devTestVCPUs))
+		if vcpus < api.DevTestVCPUs {
+			cpu = warn("LowVCPUs", fmt.Sprintf("%d vCPUs available; at least %d are recommended for purpose 'DevTest'.", vcpus, api.DevTestVCPUs))
 		}
 		count = minNodes(purpose, nodes, 1)
 	default:
 		return []Check{{Name: "purpose", Reason: "InvalidPurpose", Status: StatusFail,
-			Message: fmt.Sprintf("Cluster purpose '%s' is not one of FastProd, DenseProd, DevTest.", purpose)}}
+			Message: fmt.Sprintf("Cluster purpose '%s' is not one of %s.", purpose, strings.Join(api.Purposes(), ", "))}}
 	}
 	cpu.Name, count.Name = "vcpus", "nodes"
 	return []Check{cpu, count}

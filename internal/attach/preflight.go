@@ -6,6 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubeml/kubeml/api"
 )
 
 // Status is a check's outcome.
@@ -43,14 +45,8 @@ func (r Report) Failed() bool {
 	return false
 }
 
-// Cluster purposes.
-const (
-	FastProd  = "FastProd"
-	DenseProd = "DenseProd"
-	DevTest   = "DevTest"
-)
-
-// Default supported minor window and timeout of a preflight.
+// The supported minor versions of Kubernetes (inclusive), unless the
+// server is configured otherwise, and the timeout of a preflight.
 const (
 	DefaultMinVersion       = "1.30"
 	DefaultMaxVersion       = "1.37"
@@ -59,7 +55,7 @@ const (
 
 // PreflightOptions say what the cluster is checked for.
 type PreflightOptions struct {
-	// Purpose is FastProd (default), DenseProd or DevTest.
+	// Purpose is one of api.Purposes (default FastProd).
 	Purpose string
 	// MinVersion and MaxVersion bound the supported minor versions,
 	// inclusive ("1.30", "1.37"); empty means the defaults.
@@ -75,7 +71,7 @@ type PreflightOptions struct {
 
 func (o *PreflightOptions) defaults() {
 	if o.Purpose == "" {
-		o.Purpose = FastProd
+		o.Purpose = api.PurposeFastProd
 	}
 	if o.MinVersion == "" {
 		o.MinVersion = DefaultMinVersion

@@ -8,6 +8,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/attach"
 	"github.com/kubeml/kubeml/internal/clustertest"
 )
@@ -17,7 +18,7 @@ func TestPreflightFastProdPasses(t *testing.T) {
 	detachAll(t)
 	start := time.Now()
 	r := attach.Preflight(t.Context(), env.Client, attach.PreflightOptions{
-		Purpose: attach.FastProd, MinVersion: "1.30", MaxVersion: "1.37",
+		Purpose: api.PurposeFastProd, MinVersion: "1.30", MaxVersion: "1.37",
 		Attachment: attach.Attachment{WorkspaceID: "ws1", ComputeName: "aks1"},
 	})
 	t.Logf("preflight took %v", time.Since(start))
@@ -62,7 +63,7 @@ func TestPreflightReportsEveryProblem(t *testing.T) {
 
 func TestPreflightDevTestAndUnreachable(t *testing.T) {
 	clustertest.Require(t, env)
-	r := attach.Preflight(t.Context(), env.Client, attach.PreflightOptions{Purpose: attach.DevTest})
+	r := attach.Preflight(t.Context(), env.Client, attach.PreflightOptions{Purpose: api.PurposeDevTest})
 	if c := find(r, "EnoughNodes"); c == nil || r.Failed() {
 		t.Errorf("DevTest: %+v", r.Checks)
 	}

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubeml/kubeml/api"
 	"github.com/kubeml/kubeml/internal/kubeobj"
 )
 
@@ -15,7 +16,7 @@ import (
 type Router struct {
 	// Image is kubeml's own image, run as `kubeml router`. Required.
 	Image string
-	// Purpose is FastProd (default), DenseProd or DevTest.
+	// Purpose is one of api.Purposes (default FastProd).
 	Purpose string
 	// Port the router listens on; default 8080.
 	Port int
@@ -44,7 +45,7 @@ func (s *Router) defaults() error {
 		return errors.New("failed to install the router: no router image")
 	}
 	if s.Purpose == "" {
-		s.Purpose = FastProd
+		s.Purpose = api.PurposeFastProd
 	}
 	if s.Port == 0 {
 		s.Port = DefaultPort
@@ -54,7 +55,7 @@ func (s *Router) defaults() error {
 	}
 	if s.Replicas == 0 {
 		s.Replicas = 3
-		if s.Purpose == DevTest {
+		if s.Purpose == api.PurposeDevTest {
 			s.Replicas = 1
 		}
 	}

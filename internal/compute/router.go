@@ -22,8 +22,6 @@ import (
 
 // Defaults of the attach settings.
 const (
-	DefaultMinVersion  = "1.30"
-	DefaultMaxVersion  = "1.37"
 	DefaultRouterImage = "kubeml.local/kubeml:latest"
 	routerReadyTimeout = 3 * time.Minute
 )
