@@ -1,6 +1,9 @@
 package api
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Compute types.
 const (
@@ -8,12 +11,23 @@ const (
 	ComputeKubernetes = "Kubernetes"
 )
 
-// Cluster purposes.
+// Underlying resource actions of a compute delete (the
+// underlyingResourceAction query parameter).
 const (
-	PurposeFastProd  = "FastProd"
-	PurposeDenseProd = "DenseProd"
-	PurposeDevTest   = "DevTest"
+	ActionDelete = "Delete" // delete the cluster the workspace created too
+	ActionDetach = "Detach" // only remove the attachment; the cluster stays
 )
+
+// DeleteAction returns the underlying resource action that s names in
+// any case, or false if it names none.
+func DeleteAction(s string) (string, bool) {
+	for _, a := range []string{ActionDelete, ActionDetach} {
+		if strings.EqualFold(s, a) {
+			return a, true
+		}
+	}
+	return "", false
+}
 
 // Compute is a workspace's compute target (ComputeResource).
 type Compute struct {

@@ -5,15 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/kubeml/kubeml/api"
-)
-
-// Underlying resource actions of BeginDeleteCompute.
-const (
-	ActionDelete = "Delete" // delete the cluster the workspace created
-	ActionDetach = "Detach" // only remove the attachment
 )
 
 func computePath(id api.ResourceID) (string, error) {
@@ -58,8 +51,8 @@ func (c *Client) ListComputes(ctx context.Context, sub, rg, ws string) ([]api.Co
 	return listAll[api.Compute](ctx, c, workspacePath(sub, rg, ws)+segs("computes"), nil)
 }
 
-// BeginDeleteCompute removes a compute: action ActionDelete deletes the
-// cluster it created too, ActionDetach only detaches it. An absent
+// BeginDeleteCompute removes a compute: action api.ActionDelete deletes
+// the cluster it created too, api.ActionDetach only detaches it. An absent
 // compute is done at once. The server refuses while models are deployed
 // on the cluster, unless Force is given.
 func (c *Client) BeginDeleteCompute(ctx context.Context, id api.ResourceID, action string, opts ...DeleteOption) (*Poller[struct{}], error) {
@@ -67,15 +60,11 @@ func (c *Client) BeginDeleteCompute(ctx context.Context, id api.ResourceID, acti
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case strings.EqualFold(action, ActionDelete):
-		action = ActionDelete
-	case strings.EqualFold(action, ActionDetach):
-		action = ActionDetach
-	default:
-		return nil, fmt.Errorf("underlying resource action %q: want %s or %s", action, ActionDelete, ActionDetach)
+	a, ok := api.DeleteAction(action)
+	if !ok {
+		return nil, fmt.Errorf("underlying resource action %q: want %s or %s", action, api.ActionDelete, api.ActionDetach)
 	}
-	q := url.Values{"underlyingResourceAction": {action}}
+	q := url.Values{"underlyingResourceAction": {a}}
 	for _, o := range opts {
 		if o == Force {
 			q.Set("force", "true")

@@ -141,11 +141,11 @@ func provisioningError(c *api.Compute) *Error {
 
 // Detach removes the target from the workspace and what the workspace
 // installed in the cluster, keeping the cluster, and waits.
-func (t *ComputeTarget) Detach(ctx context.Context) error { return t.remove(ctx, ActionDetach) }
+func (t *ComputeTarget) Detach(ctx context.Context) error { return t.remove(ctx, api.ActionDetach) }
 
 // Delete removes the target and deletes the cluster the workspace
 // created, and waits. The server refuses it for an attached cluster.
-func (t *ComputeTarget) Delete(ctx context.Context) error { return t.remove(ctx, ActionDelete) }
+func (t *ComputeTarget) Delete(ctx context.Context) error { return t.remove(ctx, api.ActionDelete) }
 
 func (t *ComputeTarget) remove(ctx context.Context, action string) error {
 	p, err := t.client.BeginDeleteCompute(ctx, t.ID, action)

@@ -124,7 +124,7 @@ func TestDeletingWaitsAndReturnsNothing(t *testing.T) {
 	if _, err := c.GetCompute(ctx, id); !IsNotFound(err) {
 		t.Errorf("after delete GetCompute: %v", err)
 	}
-	if d, err := c.BeginDeleteCompute(ctx, id, ActionDelete); err != nil || !d.Done() {
+	if d, err := c.BeginDeleteCompute(ctx, id, api.ActionDelete); err != nil || !d.Done() {
 		t.Errorf("deleting an absent compute: done %v, %v", d.Done(), err)
 	}
 	if _, err := c.BeginDeleteCompute(ctx, id, "Erase"); err == nil {

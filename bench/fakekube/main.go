@@ -25,7 +25,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubeml/kubeml/internal/router"
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 type list []string
@@ -37,7 +37,7 @@ func main() {
 	var backends list
 	listen := flag.String("listen", "127.0.0.1:0", "address of the fake API")
 	kubeconfig := flag.String("kubeconfig", "kubeconfig", "kubeconfig file to write")
-	routerNS := flag.String("router-namespace", router.DefaultNamespace, "the router's namespace")
+	routerNS := flag.String("router-namespace", routing.Namespace, "the router's namespace")
 	modelNS := flag.String("namespace", "models", "the service's namespace")
 	service := flag.String("service", "fashion", "web service name")
 	key := flag.String("key", "", "scoring key (empty: no auth)")
@@ -48,19 +48,19 @@ func main() {
 		fail(fmt.Errorf("need at least one -backend"))
 	}
 
-	v := router.VersionRouting{Name: "blue", Deployment: *service + "-blue", Service: *service + "-blue",
-		TrafficPercentile: 100, IsDefault: true, Port: router.ModelPort}
-	sr := router.ServiceRouting{Name: *service, Namespace: *modelNS, ScoringTimeoutMs: 60000,
-		MaxConcurrentRequestsPerContainer: *maxConc, MaxQueueWaitMs: 5000, Versions: []router.VersionRouting{v}}
+	v := routing.Version{Name: "blue", Deployment: *service + "-blue", Service: *service + "-blue",
+		TrafficPercentile: 100, IsDefault: true, Port: routing.ModelPort}
+	sr := routing.Service{Name: *service, Namespace: *modelNS, ScoringTimeoutMs: 60000,
+		MaxConcurrentRequestsPerContainer: *maxConc, MaxQueueWaitMs: 5000, Versions: []routing.Version{v}}
 	if *key != "" {
-		sr.AuthEnabled, sr.KeyHashes = true, []string{router.HashKey(*key)}
+		sr.AuthEnabled, sr.KeyHashes = true, []string{routing.HashKey(*key)}
 	}
-	routing, _ := json.Marshal(sr)
+	data, _ := json.Marshal(sr)
 	secret := corev1.Secret{
 		TypeMeta: metav1.TypeMeta{Kind: "Secret", APIVersion: "v1"},
-		ObjectMeta: metav1.ObjectMeta{Name: router.RoutingSecretName(*service), Namespace: *routerNS, ResourceVersion: "1",
-			Labels: map[string]string{router.RoutingLabel: "true", router.ServiceLabel: *service}},
-		Data: map[string][]byte{router.RoutingKey: routing},
+		ObjectMeta: metav1.ObjectMeta{Name: routing.SecretName(*service), Namespace: *routerNS, ResourceVersion: "1",
+			Labels: map[string]string{routing.SecretLabel: "true", routing.ServiceLabel: *service}},
+		Data: map[string][]byte{routing.SecretKey: data},
 	}
 	slice := discoveryv1.EndpointSlice{
 		TypeMeta: metav1.TypeMeta{Kind: "EndpointSlice", APIVersion: "discovery.k8s.io/v1"},

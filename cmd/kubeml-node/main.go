@@ -16,8 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubeml/kubeml/internal/incluster"
 	"github.com/kubeml/kubeml/internal/pause"
+	"github.com/kubeml/kubeml/internal/podcmd"
 )
 
 // version is kubeml's version (set with -ldflags -X main.version=...).
@@ -36,7 +36,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(incluster.Commands(os.Stdout, os.Stderr, version)...)
+	root.AddCommand(podcmd.Commands(os.Stdout, os.Stderr, version)...)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		stop()

@@ -1,7 +1,7 @@
 // Command kubeml runs trained ML models on Kubernetes clusters. main
 // composes the command tree: the client commands of package app, the
 // workspace server (package daemon), the local workflow (package
-// localdev) and the in-cluster programs (package incluster).
+// localdev) and the in-pod programs (package podcmd).
 package main
 
 import (
@@ -11,10 +11,10 @@ import (
 
 	"github.com/kubeml/kubeml/internal/app"
 	"github.com/kubeml/kubeml/internal/daemon"
-	"github.com/kubeml/kubeml/internal/incluster"
 	"github.com/kubeml/kubeml/internal/kube"
 	"github.com/kubeml/kubeml/internal/localdev"
 	"github.com/kubeml/kubeml/internal/pause"
+	"github.com/kubeml/kubeml/internal/podcmd"
 )
 
 // version is kubeml's version (set with -ldflags -X main.version=...).
@@ -37,7 +37,7 @@ func config() app.Config {
 			localdev.Commands,
 			daemon.Commands,
 			func(s app.Streams, g *app.Globals) []*cobra.Command {
-				return incluster.Commands(s.Out, s.Err, g.Version)
+				return podcmd.Commands(s.Out, s.Err, g.Version)
 			},
 		},
 	}

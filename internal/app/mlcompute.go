@@ -33,7 +33,7 @@ deletes them. Long operations wait with progress on stderr unless --no-wait.`,
 		Example: "  kubeml ml computetarget update aks -n myaks --agent-count 5"}
 	update.AddCommand(newComputeUpdateAKS(c))
 	cmd.AddCommand(create, attach, newComputePreflight(c), update, newComputeShow(c), newComputeList(c),
-		newComputeRemove(c, client.ActionDelete), newComputeRemove(c, client.ActionDetach), newComputeCredentials(c))
+		newComputeRemove(c, api.ActionDelete), newComputeRemove(c, api.ActionDetach), newComputeCredentials(c))
 	return cmd
 }
 

@@ -11,11 +11,11 @@ import (
 
 // removeHelp is the help of `computetarget delete` and `detach`.
 var removeHelp = map[string]struct{ use, short, long string }{
-	client.ActionDelete: {"delete", "Delete a compute target and the cluster the workspace created for it",
+	api.ActionDelete: {"delete", "Delete a compute target and the cluster the workspace created for it",
 		`delete removes the compute target and deletes its cluster (underlying
 action Delete). An attached cluster is never deleted: the server refuses,
 detach it instead.`},
-	client.ActionDetach: {"detach", "Detach a compute target, keeping its cluster",
+	api.ActionDetach: {"detach", "Detach a compute target, keeping its cluster",
 		`detach removes the compute target and what the workspace installed in the
 cluster (underlying action Detach). The cluster itself is kept, and can be
 attached again.`},

@@ -19,9 +19,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubeml/kubeml/internal/hostcluster"
 	"github.com/kubeml/kubeml/internal/proc"
 	"github.com/kubeml/kubeml/internal/provider"
+	"github.com/kubeml/kubeml/internal/provider/hostcluster"
 )
 
 // Phases are the times (seconds from the start) at which a cluster's

@@ -8,7 +8,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeml/kubeml/api"
-	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/attach"
 	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/managedcluster"
 	"github.com/kubeml/kubeml/internal/provider"
@@ -93,9 +93,9 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 		p.AgentCount = &n
 	}
 	att := m.attachment(id)
-	claimed, err := cluster.ClaimNew(ctx, plan.cs, att)
+	claimed, err := attach.ClaimNew(ctx, plan.cs, att)
 	if err != nil {
-		if errors.Is(err, cluster.ErrAttached) {
+		if errors.Is(err, attach.ErrAttached) {
 			return nil, "", fault.New(fault.Conflict, "AlreadyAttached", "%v", err)
 		}
 		return nil, "", err
@@ -125,7 +125,7 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 	})
 	if err != nil {
 		if claimed { // a concurrent request for this compute may own the record otherwise
-			_ = cluster.Release(context.WithoutCancel(ctx), plan.cs, att)
+			_ = attach.Release(context.WithoutCancel(ctx), plan.cs, att)
 		}
 		if errors.Is(err, store.ErrConflict) {
 			return nil, "", fault.New(fault.Conflict, "Conflict", "compute %s exists already or is being created by another request", id.ChildName)

@@ -155,13 +155,8 @@ const (
 	targetResourceID = "properties.resourceId"
 )
 
-// Limits of the cluster rules.
-const (
-	maxAgentCount   = 100
-	minProdVCPUs    = 12
-	minProdNodes    = 3
-	minDevTestVCPUs = 2
-)
+// maxAgentCount is the most nodes a cluster has.
+const maxAgentCount = 100
 
 func problem(code, target, msg string) Problem {
 	return Problem{Code: code, Message: msg, Target: target, Severity: SeverityError}
@@ -233,7 +228,7 @@ func (r *Request) purpose() (string, bool) {
 	if p == "" {
 		p = api.PurposeFastProd
 	}
-	return p, validPurpose(p)
+	return p, api.ValidPurpose(p)
 }
 
 // count is the requested node count, else the stored one, else the
@@ -272,7 +267,7 @@ func defaultCount(purpose string) int {
 	if purpose == api.PurposeDevTest {
 		return 1
 	}
-	return minProdNodes
+	return api.ProductionNodes
 }
 
 // defaultVMSize is Standard_D3_v2, or the provider's only size.
@@ -284,12 +279,6 @@ func defaultVMSize(sizes map[string]vmsize.Size) string {
 	}
 	return vmsize.DefaultName
 }
-
-func validPurpose(p string) bool {
-	return p == api.PurposeFastProd || p == api.PurposeDenseProd || p == api.PurposeDevTest
-}
-
-func production(p string) bool { return p == api.PurposeFastProd || p == api.PurposeDenseProd }
 
 // memoSizes caches f's answer per location for one run.
 func memoSizes(f func(string) (map[string]vmsize.Size, error)) func(string) (map[string]vmsize.Size, error) {

@@ -105,7 +105,7 @@ func checkComputeType(r *Request) []Problem {
 
 // checkPurpose requires FastProd, DenseProd or DevTest when a purpose is given.
 func checkPurpose(r *Request) []Problem {
-	if p := props(r.Compute).ClusterPurpose; p != "" && !validPurpose(p) {
+	if p := props(r.Compute).ClusterPurpose; p != "" && !api.ValidPurpose(p) {
 		return []Problem{problem("InvalidClusterPurpose", targetPurpose, fmt.Sprintf(
 			"Cluster purpose %q is not supported: use %s (the default), %s or %s",
 			p, api.PurposeFastProd, api.PurposeDenseProd, api.PurposeDevTest))}
@@ -162,12 +162,12 @@ func checkVCPUs(r *Request) []Problem {
 	total := n * s.Cores
 	actual := fmt.Sprintf(" (%d x %d = %d vCPUs with %s)", n, s.Cores, total, s.Name)
 	switch {
-	case production(purpose) && total < minProdVCPUs:
+	case api.ProductionPurpose(purpose) && total < api.ProductionVCPUs:
 		return []Problem{problem("InsufficientVCPUs", targetCount,
 			"The number of nodes multiplied by the virtual machine's number of cores (vCPUs) must be greater than or equal to 12"+actual)}
-	case purpose == api.PurposeDevTest && total < minDevTestVCPUs:
+	case purpose == api.PurposeDevTest && total < api.DevTestVCPUs:
 		return []Problem{warning("LowVCPUs", targetCount, fmt.Sprintf(
-			"A DevTest cluster should have at least %d vCPUs%s; the model server may not fit", minDevTestVCPUs, actual))}
+			"A DevTest cluster should have at least %d vCPUs%s; the model server may not fit", api.DevTestVCPUs, actual))}
 	}
 	return nil
 }
@@ -176,11 +176,11 @@ func checkVCPUs(r *Request) []Problem {
 func checkNodeCount(r *Request) []Problem {
 	purpose, okP := r.purpose()
 	n, okN := r.count()
-	if !okP || !okN || !production(purpose) || n >= minProdNodes {
+	if !okP || !okN || !api.ProductionPurpose(purpose) || n >= api.ProductionNodes {
 		return nil
 	}
 	return []Problem{problem("InsufficientNodes", targetCount, fmt.Sprintf(
-		"At least %d machine(s) are required for cluster with purpose '%s'. Available machine(s) : %d", minProdNodes, purpose, n))}
+		"At least %d machine(s) are required for cluster with purpose '%s'. Available machine(s) : %d", api.ProductionNodes, purpose, n))}
 }
 
 // checkVMSizeUnchanged refuses an update that changes the VM size.

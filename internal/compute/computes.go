@@ -17,12 +17,6 @@ import (
 	"github.com/kubeml/kubeml/internal/workspace"
 )
 
-// Underlying resource actions of a compute delete.
-const (
-	ActionDelete = "Delete"
-	ActionDetach = "Detach"
-)
-
 // CreateOrUpdateCompute validates and records a compute create, attach or
 // scale. It returns the compute, the operation started ("" if none) and
 // whether the compute is new.

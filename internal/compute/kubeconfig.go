@@ -13,7 +13,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubeml/kubeml/api"
-	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/attach"
 	"github.com/kubeml/kubeml/internal/fault"
 )
 
@@ -126,7 +126,7 @@ func (m *Manager) scopeCredentials(ctx context.Context, computeID string) error 
 		return err
 	}
 	if cfg, err := clientcmd.Load(kc); err == nil {
-		if u := cfg.AuthInfos[cluster.AgentName]; u != nil {
+		if u := cfg.AuthInfos[attach.AgentName]; u != nil {
 			return nil // scoped already (a resumed operation)
 		}
 	}
@@ -138,7 +138,7 @@ func (m *Manager) scopeCredentials(ctx context.Context, computeID string) error 
 	if err != nil {
 		return err
 	}
-	scoped, err := cluster.ScopedKubeconfig(ctx, cs, rc.Host, rc.CAData, rc.ServerName, rc.Insecure)
+	scoped, err := attach.ScopedKubeconfig(ctx, cs, rc.Host, rc.CAData, rc.ServerName, rc.Insecure)
 	if err != nil {
 		return fmt.Errorf("failed to make scoped credentials: %w", err)
 	}

@@ -12,7 +12,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubeml/kubeml/api"
-	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/deploy"
 	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/managedcluster"
 	"github.com/kubeml/kubeml/internal/operation"
@@ -33,14 +33,10 @@ func (m *Manager) GetCompute(ctx context.Context, id api.ResourceID) (*api.Compu
 // DeleteCompute detaches a compute (its cluster stays) or deletes it with
 // the cluster the workspace created for it. It returns the operation
 // started, or "" when it finished at once.
-func (m *Manager) DeleteCompute(ctx context.Context, id api.ResourceID, action string, force bool) (string, error) {
-	switch {
-	case strings.EqualFold(action, ActionDelete):
-		action = ActionDelete
-	case strings.EqualFold(action, ActionDetach):
-		action = ActionDetach
-	default:
-		return "", fault.New(fault.Invalid, "InvalidUnderlyingResourceAction", "underlyingResourceAction must be Delete or Detach, got %q", action)
+func (m *Manager) DeleteCompute(ctx context.Context, id api.ResourceID, given string, force bool) (string, error) {
+	action, ok := api.DeleteAction(given)
+	if !ok {
+		return "", fault.New(fault.Invalid, "InvalidUnderlyingResourceAction", "underlyingResourceAction must be %s or %s, got %q", api.ActionDelete, api.ActionDetach, given)
 	}
 	var c api.Compute
 	if _, err := store.GetJSON(ctx, m.cfg.Store, id.String(), &c); err != nil {
@@ -54,7 +50,7 @@ func (m *Manager) DeleteCompute(ctx context.Context, id api.ResourceID, action s
 			return "", err
 		}
 	}
-	if action == ActionDetach {
+	if action == api.ActionDetach {
 		c.Properties.ProvisioningState = api.StateDeleting
 		in := input{Input: managedcluster.Input{ClusterID: c.Properties.ResourceID}, ComputeID: id.String(), Force: force}
 		return m.record(ctx, kindComputeDetach, id.String(), in, provisioning.Transition(ctx, id.String(), "compute", &c))
@@ -84,7 +80,7 @@ func (m *Manager) noLiveServices(ctx context.Context, c *api.Compute) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	live, err := cluster.ServiceDeployments(ctx, cs)
+	live, err := deploy.ServiceDeployments(ctx, cs)
 	if err != nil || len(live) == 0 {
 		return nil
 	}

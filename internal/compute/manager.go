@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/kubeml/kubeml/internal/attach"
 	"github.com/kubeml/kubeml/internal/managedcluster"
 	"github.com/kubeml/kubeml/internal/operation"
 	"github.com/kubeml/kubeml/internal/provider"
@@ -29,7 +30,7 @@ type Config struct {
 	// ServerID names this server in the attachment records it writes.
 	ServerID string
 	// MinVersion and MaxVersion bound the Kubernetes minor versions that
-	// attach accepts (DefaultMinVersion, DefaultMaxVersion).
+	// attach accepts (attach.DefaultMinVersion, attach.DefaultMaxVersion).
 	MinVersion, MaxVersion string
 	// RouterImage is the router's image on clusters whose provider does
 	// not preload kubeml's own (DefaultRouterImage).
@@ -58,7 +59,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		cfg.Log = slog.Default()
 	}
 	if cfg.MinVersion == "" {
-		cfg.MinVersion, cfg.MaxVersion = DefaultMinVersion, DefaultMaxVersion
+		cfg.MinVersion, cfg.MaxVersion = attach.DefaultMinVersion, attach.DefaultMaxVersion
 	}
 	if cfg.RouterImage == "" {
 		cfg.RouterImage = DefaultRouterImage

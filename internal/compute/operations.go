@@ -83,7 +83,7 @@ func (k computeOp) Run(ctx context.Context, op operation.Op, j operation.Journal
 		return err
 	}
 	if k.create {
-		if err := m.installServices(ctx, in.ComputeID, in.Purpose); err != nil {
+		if err := m.installRouter(ctx, in.ComputeID, in.Purpose); err != nil {
 			return err
 		}
 	}
@@ -116,10 +116,10 @@ func (k computeOp) Failed(ctx context.Context, op operation.Op, cause error) {
 	m.clusters.MarkFailed(ctx, op, cause)
 }
 
-// attachOp installs kubeml's services in an attached compute's cluster.
+// attachOp installs the scoring router in an attached compute's cluster.
 type attachOp struct{ m *Manager }
 
-// Run scopes the credentials if asked, installs the services and marks
+// Run scopes the credentials if asked, installs the router and marks
 // the compute Succeeded.
 func (k attachOp) Run(ctx context.Context, op operation.Op, _ operation.Journal, _ operation.Progress) error {
 	m := k.m
@@ -132,7 +132,7 @@ func (k attachOp) Run(ctx context.Context, op operation.Op, _ operation.Journal,
 			return err
 		}
 	}
-	if err := m.installServices(ctx, in.ComputeID, in.Purpose); err != nil {
+	if err := m.installRouter(ctx, in.ComputeID, in.Purpose); err != nil {
 		return err
 	}
 	return m.updateComputeJSON(ctx, in.ComputeID, func(c *api.Compute) {
@@ -145,17 +145,17 @@ func (k attachOp) Run(ctx context.Context, op operation.Op, _ operation.Journal,
 // leaving the cluster as it was so a retry can attach.
 func (k attachOp) Failed(ctx context.Context, op operation.Op, cause error) {
 	if in, ok := k.m.computeFailed(ctx, op, cause); ok {
-		if err := k.m.removeServices(ctx, in.ComputeID); err != nil {
+		if err := k.m.removeRouter(ctx, in.ComputeID); err != nil {
 			k.m.cfg.Log.Warn("failed to clean up a failed attach", "compute", in.ComputeID, "err", err)
 		}
 	}
 }
 
-// detachOp removes kubeml's services from a compute's cluster; the
-// detached compute leaves the workspace.
+// detachOp removes the router and the attachment record from a compute's
+// cluster; the detached compute leaves the workspace.
 type detachOp struct{ m *Manager }
 
-// Run removes the services (forgetting the compute anyway when forced)
+// Run removes them (forgetting the compute anyway when forced)
 // and deletes the compute.
 func (k detachOp) Run(ctx context.Context, op operation.Op, _ operation.Journal, _ operation.Progress) error {
 	m := k.m
@@ -163,7 +163,7 @@ func (k detachOp) Run(ctx context.Context, op operation.Op, _ operation.Journal,
 	if err := json.Unmarshal(op.Input, &in); err != nil {
 		return err
 	}
-	if err := m.removeServices(ctx, in.ComputeID); err != nil {
+	if err := m.removeRouter(ctx, in.ComputeID); err != nil {
 		if !in.Force {
 			return fmt.Errorf("%w (detach with --force to forget the compute anyway)", err)
 		}

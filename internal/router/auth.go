@@ -7,6 +7,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // Authentication failures; their text is what the client reads.
@@ -30,11 +32,11 @@ func (s *service) authenticate(authorization string, now time.Time) error {
 		return nil
 	}
 	if s.cfg.TokenAuthEnabled && len(s.tokenKey) > 0 {
-		err := VerifyToken(s.tokenKey, s.cfg.Namespace, s.cfg.Name, cred, now)
+		err := routing.VerifyToken(s.tokenKey, s.cfg.Namespace, s.cfg.Name, cred, now)
 		if err == nil {
 			return nil
 		}
-		if errors.Is(err, ErrTokenExpired) {
+		if errors.Is(err, routing.ErrTokenExpired) {
 			return err
 		}
 	}

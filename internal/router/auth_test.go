@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 func TestAuth(t *testing.T) {
@@ -16,7 +18,7 @@ func TestAuth(t *testing.T) {
 		v := testVersion(name, "blue", 0, true)
 		sr := testRouting(name, v)
 		sr.AuthEnabled, sr.TokenAuthEnabled = keys, tokens
-		sr.KeyHashes = []string{HashKey("primary-key"), strings.ToUpper(HashKey("secondary-key"))}
+		sr.KeyHashes = []string{routing.HashKey("primary-key"), strings.ToUpper(routing.HashKey("secondary-key"))}
 		sr.TokenKey = base64.StdEncoding.EncodeToString(tokenKey)
 		r.table.setRouting(name, sr)
 		a, _ := recordingBackend(t, name)
@@ -26,7 +28,9 @@ func TestAuth(t *testing.T) {
 	add("tokened", false, true)
 	add("both", true, true)
 	add("open", false, false)
-	token := func(svc string, exp time.Time) string { return "Bearer " + SignToken(tokenKey, testNS, svc, exp) }
+	token := func(svc string, exp time.Time) string {
+		return "Bearer " + routing.SignToken(tokenKey, testNS, svc, exp)
+	}
 	later := now.Add(time.Hour)
 
 	const (
@@ -90,7 +94,7 @@ func TestExpiredToken(t *testing.T) {
 	sr := testRouting("iris", v)
 	sr.TokenAuthEnabled, sr.TokenKey = true, base64.StdEncoding.EncodeToString(key)
 	r.table.setRouting("s", sr)
-	tok := SignToken(key, testNS, "iris", now.Add(-time.Second))
+	tok := routing.SignToken(key, testNS, "iris", now.Add(-time.Second))
 	w := send(front(t, r), "POST", "/api/v1/service/iris/score", "{}", "Authorization", "Bearer "+tok)
 	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "token expired at 2026-05-01T11:59:59Z") {
 		t.Fatalf("expired token = %d %s, want 401 saying it expired", w.Code, w.Body)

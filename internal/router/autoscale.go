@@ -10,6 +10,8 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // LeaseName is the Lease (in the router's namespace) that elects the one
@@ -95,7 +97,7 @@ type scaleState struct {
 }
 
 // desiredReplicas is ceil(load / (maxConc * target%)), within the bounds.
-func desiredReplicas(load, maxConc int, a Autoscale) int32 {
+func desiredReplicas(load, maxConc int, a routing.Autoscale) int32 {
 	target := a.TargetUtilization
 	if target <= 0 || target > 100 {
 		target = defaultTarget

@@ -11,22 +11,24 @@ import (
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 func TestDesiredReplicas(t *testing.T) {
 	tests := map[string]struct {
 		load, maxConc int
-		a             Autoscale
+		a             routing.Autoscale
 		want          int32
 	}{
-		"no load keeps the minimum":             {0, 1, Autoscale{MinReplicas: 1, MaxReplicas: 10, TargetUtilization: 70}, 1},
-		"one request at 70% needs two":          {2, 1, Autoscale{MinReplicas: 1, MaxReplicas: 10, TargetUtilization: 70}, 3},
-		"exactly full at 100%":                  {4, 2, Autoscale{MinReplicas: 1, MaxReplicas: 10, TargetUtilization: 100}, 2},
-		"the maximum caps it":                   {100, 1, Autoscale{MinReplicas: 1, MaxReplicas: 3, TargetUtilization: 70}, 3},
-		"no target means 70%":                   {7, 1, Autoscale{MinReplicas: 1, MaxReplicas: 20}, 10},
-		"no maximum means 10":                   {100, 1, Autoscale{MinReplicas: 1, TargetUtilization: 100}, 10},
-		"a maximum below the minimum is lifted": {0, 1, Autoscale{MinReplicas: 4, MaxReplicas: 2}, 4},
-		"zero minimum scales to zero":           {0, 1, Autoscale{MaxReplicas: 3}, 0},
+		"no load keeps the minimum":             {0, 1, routing.Autoscale{MinReplicas: 1, MaxReplicas: 10, TargetUtilization: 70}, 1},
+		"one request at 70% needs two":          {2, 1, routing.Autoscale{MinReplicas: 1, MaxReplicas: 10, TargetUtilization: 70}, 3},
+		"exactly full at 100%":                  {4, 2, routing.Autoscale{MinReplicas: 1, MaxReplicas: 10, TargetUtilization: 100}, 2},
+		"the maximum caps it":                   {100, 1, routing.Autoscale{MinReplicas: 1, MaxReplicas: 3, TargetUtilization: 70}, 3},
+		"no target means 70%":                   {7, 1, routing.Autoscale{MinReplicas: 1, MaxReplicas: 20}, 10},
+		"no maximum means 10":                   {100, 1, routing.Autoscale{MinReplicas: 1, TargetUtilization: 100}, 10},
+		"a maximum below the minimum is lifted": {0, 1, routing.Autoscale{MinReplicas: 4, MaxReplicas: 2}, 4},
+		"zero minimum scales to zero":           {0, 1, routing.Autoscale{MaxReplicas: 3}, 0},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -70,7 +72,7 @@ func (f *fakeScaler) get(key string) int32 {
 func TestAutoscaleDecisions(t *testing.T) {
 	r := newProxyRouter(t, nil)
 	v := testVersion("iris", "blue", 0, true)
-	v.Autoscale = Autoscale{Enabled: true, MinReplicas: 1, MaxReplicas: 5, TargetUtilization: 100}
+	v.Autoscale = routing.Autoscale{Enabled: true, MinReplicas: 1, MaxReplicas: 5, TargetUtilization: 100}
 	sr := testRouting("iris", v)
 	sr.MaxConcurrentRequestsPerContainer = 1
 	r.table.setRouting("s", sr)

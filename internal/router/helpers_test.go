@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // testNS is the namespace of the model Services in tests.
@@ -43,16 +45,16 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // version is a version whose pods sit behind the Service "<svc>-<name>".
-func testVersion(svc, name string, pct float64, def bool) VersionRouting {
-	return VersionRouting{
+func testVersion(svc, name string, pct float64, def bool) routing.Version {
+	return routing.Version{
 		Name: name, Deployment: svc + "-" + name, Service: svc + "-" + name,
-		TrafficPercentile: pct, IsDefault: def, Port: ModelPort,
+		TrafficPercentile: pct, IsDefault: def, Port: routing.ModelPort,
 	}
 }
 
 // testRouting is an open service with the given versions.
-func testRouting(name string, versions ...VersionRouting) ServiceRouting {
-	return ServiceRouting{
+func testRouting(name string, versions ...routing.Version) routing.Service {
+	return routing.Service{
 		Name: name, Namespace: testNS, ScoringTimeoutMs: 5000,
 		MaxConcurrentRequestsPerContainer: 8, MaxQueueWaitMs: 1000, Versions: versions,
 	}
@@ -61,13 +63,13 @@ func testRouting(name string, versions ...VersionRouting) ServiceRouting {
 // setBackends makes the backends the ready endpoints of a version's
 // Service, one fake EndpointSlice each (the way tests inject loopback
 // endpoints).
-func setBackends(t testing.TB, r *Router, v VersionRouting, backends ...string) {
+func setBackends(t testing.TB, r *Router, v routing.Version, backends ...string) {
 	t.Helper()
 	setBackendsIn(t, r, testNS, v, backends...)
 }
 
 // setBackendsIn is setBackends for a version in namespace ns.
-func setBackendsIn(t testing.TB, r *Router, ns string, v VersionRouting, backends ...string) {
+func setBackendsIn(t testing.TB, r *Router, ns string, v routing.Version, backends ...string) {
 	t.Helper()
 	key := ns + "/" + v.Service
 	r.table.mu.Lock()

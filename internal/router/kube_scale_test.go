@@ -13,11 +13,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeml/kubeml/internal/clustertest"
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // deployment is a Deployment of model pods (simulated: they run nothing).
 func deployment(ns, name string, replicas int32) *appsv1.Deployment {
-	labels := map[string]string{ServiceLabel: "iris", VersionLabel: "blue"}
+	labels := map[string]string{routing.ServiceLabel: "iris", routing.VersionLabel: "blue"}
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
 		Spec: appsv1.DeploymentSpec{
@@ -43,7 +44,7 @@ func TestAutoscaleDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	blue := testVersion("iris", "blue", 0, true)
-	blue.Autoscale = Autoscale{Enabled: true, MinReplicas: 1, MaxReplicas: 3, TargetUtilization: 70}
+	blue.Autoscale = routing.Autoscale{Enabled: true, MinReplicas: 1, MaxReplicas: 3, TargetUtilization: 70}
 	sr := testRouting("iris", blue)
 	sr.Namespace, sr.MaxConcurrentRequestsPerContainer = modelNS, 1
 	sr.MaxQueueWaitMs, sr.ScoringTimeoutMs = 60000, 60000

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kubeml/kubeml/internal/clustertest"
 	"github.com/kubeml/kubeml/internal/provider"
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 var env *clustertest.Env
@@ -104,16 +105,16 @@ func namespace(t *testing.T, ctx context.Context, prefix string) string {
 }
 
 // routingSecret is the Secret the workspace server writes for sr.
-func routingSecret(t *testing.T, ns string, sr ServiceRouting) *corev1.Secret {
+func routingSecret(t *testing.T, ns string, sr routing.Service) *corev1.Secret {
 	t.Helper()
 	data, err := json.Marshal(sr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: RoutingSecretName(sr.Name), Namespace: ns,
-			Labels: map[string]string{RoutingLabel: "true", ServiceLabel: sr.Name}},
-		Data: map[string][]byte{RoutingKey: data},
+		ObjectMeta: metav1.ObjectMeta{Name: routing.SecretName(sr.Name), Namespace: ns,
+			Labels: map[string]string{routing.SecretLabel: "true", routing.ServiceLabel: sr.Name}},
+		Data: map[string][]byte{routing.SecretKey: data},
 	}
 }
 
@@ -121,7 +122,7 @@ func routingSecret(t *testing.T, ns string, sr ServiceRouting) *corev1.Secret {
 // (never dialled): ready, ready+terminating or not ready.
 func slice(ns, svc, name string, ready, terminating, notReady []string) *discoveryv1.EndpointSlice {
 	yes, no := true, false
-	tcp, port := corev1.ProtocolTCP, int32(ModelPort)
+	tcp, port := corev1.ProtocolTCP, int32(routing.ModelPort)
 	es := &discoveryv1.EndpointSlice{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{
 			discoveryv1.LabelServiceName: svc, discoveryv1.LabelManagedBy: "kubeml-test"}},
@@ -150,7 +151,7 @@ func TestWatchTable(t *testing.T) {
 	cs := env.Client
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "iris-blue", Namespace: modelNS},
-		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(ModelPort)}}},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(routing.ModelPort)}}},
 	}
 	if _, err := cs.CoreV1().Services(modelNS).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -167,7 +168,7 @@ func TestWatchTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	broken := routingSecret(t, routerNS, testRouting("broken", blue))
-	broken.Data[RoutingKey] = []byte("{not json")
+	broken.Data[routing.SecretKey] = []byte("{not json")
 	if _, err := secrets.Create(ctx, broken, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +217,7 @@ func TestWatchTable(t *testing.T) {
 		return s != nil && len(s.versions) == 2 && s.versions[0].weight == 70 && s.versions[1].weight == 30
 	})
 	bad := routingSecret(t, routerNS, sr)
-	bad.Data[RoutingKey] = []byte(`{"name":"iris","versions":[]}`)
+	bad.Data[routing.SecretKey] = []byte(`{"name":"iris","versions":[]}`)
 	if _, err := secrets.Update(ctx, bad, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +226,7 @@ func TestWatchTable(t *testing.T) {
 		t.Error("a broken update replaced the last good routing")
 	}
 
-	if err := secrets.Delete(ctx, RoutingSecretName("iris"), metav1.DeleteOptions{}); err != nil {
+	if err := secrets.Delete(ctx, routing.SecretName("iris"), metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 30*time.Second, "the deleted service is gone", func() bool { return r.table.lookup("iris") == nil })

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // seen is what a backend saw of a request.
@@ -357,7 +359,7 @@ func TestRefusedBodyLeavesConnectionClean(t *testing.T) {
 	r := newProxyRouter(t, nil)
 	v := testVersion("iris", "blue", 0, true)
 	sr := testRouting("iris", v)
-	sr.AuthEnabled, sr.KeyHashes = true, []string{HashKey("k")}
+	sr.AuthEnabled, sr.KeyHashes = true, []string{routing.HashKey("k")}
 	r.table.setRouting("s", sr)
 	a, _ := recordingBackend(t, "blue")
 	setBackends(t, r, v, a)

@@ -1,6 +1,7 @@
 // Package router is the in-cluster scoring router that kubeml installs into
 // every attached Kubernetes cluster. It watches the routing Secrets the
-// workspace server writes and the EndpointSlices of model pods, and routes
+// workspace server writes (their format is package routing) and the
+// EndpointSlices of model pods, and routes
 // Azure ML scoring and Open Inference Protocol requests straight to ready
 // pods: authenticated, split between versions by weight, bounded per pod
 // with a queue, and autoscaled. It also serves probes and Prometheus
@@ -22,14 +23,12 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // DefaultListen is the address Run listens on when Config.Listen is empty.
 const DefaultListen = ":8080"
-
-// DefaultNamespace is the router's namespace when Config.Namespace is
-// empty.
-const DefaultNamespace = "kubeml-system"
 
 // shutdownTimeout bounds how long Run waits for in-flight requests.
 const shutdownTimeout = 10 * time.Second
@@ -57,7 +56,7 @@ type Config struct {
 	// Namespace, EndpointSlices in all namespaces) and whose Deployments
 	// it scales. Without it the router knows no services.
 	Kube kubernetes.Interface
-	// Namespace is the router's own namespace (default DefaultNamespace).
+	// Namespace is the router's own namespace (default routing.Namespace).
 	Namespace string
 	// PeerService, if set, names the Kubernetes Service (in Namespace) of
 	// the router's replicas: the autoscaler multiplies the load it sees by
@@ -95,7 +94,7 @@ func New(c Config) *Router {
 		c.Now = time.Now
 	}
 	if c.Namespace == "" {
-		c.Namespace = DefaultNamespace
+		c.Namespace = routing.Namespace
 	}
 	c.Autoscale = c.Autoscale.withDefaults()
 	r := &Router{cfg: c, proxy: newProxy(), random: rand.Float64}

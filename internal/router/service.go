@@ -8,6 +8,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // Defaults of a service's settings when its routing leaves them zero (the
@@ -23,7 +25,7 @@ const (
 // immutable snapshot of its routing, rebuilt whenever the routing changes.
 // Pools (endpoints and their load) are shared between snapshots.
 type service struct {
-	cfg       ServiceRouting
+	cfg       routing.Service
 	keyHashes [][]byte // lower-case hex
 	tokenKey  []byte
 	timeout   time.Duration
@@ -37,7 +39,7 @@ type service struct {
 
 // version is one version of a service.
 type version struct {
-	cfg     VersionRouting
+	cfg     routing.Version
 	weight  float64 // share of unpinned traffic, 0-100
 	pool    *pool
 	metrics *versionMetrics
@@ -46,10 +48,10 @@ type version struct {
 // parseRouting decodes and checks a routing Secret's JSON (the name
 // defaults to name): what makes a service unroutable is an error here,
 // and the Secret is skipped.
-func parseRouting(data []byte, name string) (ServiceRouting, error) {
-	var sr ServiceRouting
+func parseRouting(data []byte, name string) (routing.Service, error) {
+	var sr routing.Service
 	if err := json.Unmarshal(data, &sr); err != nil {
-		return sr, fmt.Errorf("failed to decode %s: %w", RoutingKey, err)
+		return sr, fmt.Errorf("failed to decode %s: %w", routing.SecretKey, err)
 	}
 	if sr.Name == "" {
 		sr.Name = name
@@ -80,7 +82,7 @@ func parseRouting(data []byte, name string) (ServiceRouting, error) {
 }
 
 // newService builds a snapshot; poolFor returns the pool of a version.
-func newService(sr ServiceRouting, poolFor func(VersionRouting) *pool, m *metrics) *service {
+func newService(sr routing.Service, poolFor func(routing.Version) *pool, m *metrics) *service {
 	s := &service{
 		cfg:       sr,
 		timeout:   msOr(sr.ScoringTimeoutMs, defaultScoringTimeout),

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // sliceInfo is what the router keeps of an EndpointSlice: the addresses of
@@ -32,7 +34,7 @@ type table struct {
 	log      *slog.Logger
 
 	mu     sync.Mutex
-	routes map[string]ServiceRouting       // by routing Secret name
+	routes map[string]routing.Service      // by routing Secret name
 	slices map[string]map[string]sliceInfo // by "namespace/service", then slice name
 	pools  map[string]poolRef              // by "namespace/service"
 }
@@ -40,7 +42,7 @@ type table struct {
 func newTable(m *metrics, log *slog.Logger) *table {
 	t := &table{
 		metrics: m, log: log,
-		routes: map[string]ServiceRouting{},
+		routes: map[string]routing.Service{},
 		slices: map[string]map[string]sliceInfo{},
 		pools:  map[string]poolRef{},
 	}
@@ -55,7 +57,7 @@ func (t *table) lookup(name string) *service { return (*t.services.Load())[name]
 func (t *table) all() map[string]*service { return *t.services.Load() }
 
 // setRouting adds or replaces the routing of one Secret.
-func (t *table) setRouting(secret string, sr ServiceRouting) {
+func (t *table) setRouting(secret string, sr routing.Service) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.routes[secret] = sr
@@ -73,7 +75,7 @@ func (t *table) deleteRouting(secret string) {
 }
 
 // routing returns the routing last taken from a Secret.
-func (t *table) routing(secret string) (ServiceRouting, bool) {
+func (t *table) routing(secret string) (routing.Service, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	sr, ok := t.routes[secret]
@@ -148,7 +150,7 @@ func (t *table) rebuildLocked() {
 		sr := t.routes[secret]
 		if prev, ok := next[sr.Name]; ok {
 			// Two Secrets for one service: the one named for it wins.
-			if secret != RoutingSecretName(sr.Name) {
+			if secret != routing.SecretName(sr.Name) {
 				t.log.Warn("routing Secret names a service another Secret routes; ignored",
 					"secret", secret, "service", sr.Name)
 				continue
@@ -156,11 +158,11 @@ func (t *table) rebuildLocked() {
 			t.log.Warn("two routing Secrets for one service; using the one named for it",
 				"secret", secret, "service", sr.Name, "namespace", prev.cfg.Namespace)
 		}
-		poolFor := func(vr VersionRouting) *pool {
+		poolFor := func(vr routing.Version) *pool {
 			key := sr.Namespace + "/" + vr.Service
 			port := vr.Port
 			if port <= 0 {
-				port = ModelPort
+				port = routing.ModelPort
 			}
 			used[key] = true
 			ref, ok := t.pools[key]

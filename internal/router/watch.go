@@ -11,6 +11,8 @@ import (
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	discoveryinformers "k8s.io/client-go/informers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // watch starts client-go informers that keep the routing table: routing
@@ -21,7 +23,7 @@ func (r *Router) watch(ctx context.Context, wg *sync.WaitGroup) <-chan struct{} 
 	// The typed informers, not a SharedInformerFactory: a factory links
 	// the informers of every API group into the binary.
 	si := coreinformers.NewFilteredSecretInformer(r.cfg.Kube, r.cfg.Namespace, 0, cache.Indexers{},
-		func(o *metav1.ListOptions) { o.LabelSelector = RoutingLabel + "=true" })
+		func(o *metav1.ListOptions) { o.LabelSelector = routing.SecretLabel + "=true" })
 	_, _ = si.AddEventHandler(handlers(r.onSecret, r.onSecretDelete))
 	ei := discoveryinformers.NewEndpointSliceInformer(r.cfg.Kube, metav1.NamespaceAll, 0, cache.Indexers{})
 	_, _ = ei.AddEventHandler(handlers(r.onSlice, r.onSliceDelete))
@@ -71,13 +73,13 @@ func (r *Router) onSecret(sec *corev1.Secret) {
 }
 
 // decodeRouting reads a routing Secret; the service name defaults to its
-// ServiceLabel.
-func decodeRouting(sec *corev1.Secret) (ServiceRouting, error) {
-	data, ok := sec.Data[RoutingKey]
+// routing.ServiceLabel.
+func decodeRouting(sec *corev1.Secret) (routing.Service, error) {
+	data, ok := sec.Data[routing.SecretKey]
 	if !ok {
-		return ServiceRouting{}, fmt.Errorf("no %s key", RoutingKey)
+		return routing.Service{}, fmt.Errorf("no %s key", routing.SecretKey)
 	}
-	return parseRouting(data, sec.Labels[ServiceLabel])
+	return parseRouting(data, sec.Labels[routing.ServiceLabel])
 }
 
 func (r *Router) onSecretDelete(sec *corev1.Secret) {

@@ -18,10 +18,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeml/kubeml/api"
-	"github.com/kubeml/kubeml/internal/cluster"
 	"github.com/kubeml/kubeml/internal/clustertest"
 	"github.com/kubeml/kubeml/internal/compute"
+	"github.com/kubeml/kubeml/internal/kubeobj"
 	"github.com/kubeml/kubeml/internal/proc"
+	"github.com/kubeml/kubeml/internal/routing"
 	"github.com/kubeml/kubeml/internal/server"
 )
 
@@ -70,9 +71,9 @@ func (s *testServer) adminClient(clusterID string) kubernetes.Interface {
 }
 
 // managed lists what kubeml made in the cluster.
-func (s *testServer) managed(clusterID string) []cluster.Object {
+func (s *testServer) managed(clusterID string) []kubeobj.Object {
 	s.t.Helper()
-	objs, err := cluster.Managed(context.Background(), s.adminClient(clusterID))
+	objs, err := kubeobj.List(context.Background(), s.adminClient(clusterID))
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func TestAttachDetachReattachLeavesNothingBehind(t *testing.T) {
 	}
 	// A model deployment on the cluster blocks detach, unless forced.
 	cs := s.adminClient(cid)
-	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "mymodel", Namespace: "default", Labels: map[string]string{cluster.ServiceLabel: "mymodel"}},
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "mymodel", Namespace: "default", Labels: map[string]string{routing.ServiceLabel: "mymodel"}},
 		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "m"}},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "m"}},
 				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "m", Image: "x"}}}}}}

@@ -14,8 +14,8 @@ import (
 	cs "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 
 	"github.com/kubeml/kubeml/api"
-	"github.com/kubeml/kubeml/internal/cluster"
 	"github.com/kubeml/kubeml/internal/clustertest"
+	"github.com/kubeml/kubeml/internal/kubeobj"
 	"github.com/kubeml/kubeml/internal/provider"
 	aksprov "github.com/kubeml/kubeml/internal/provider/aks"
 	"github.com/kubeml/kubeml/internal/provider/aks/akstest"
@@ -248,7 +248,7 @@ func TestAttachAKSClusterByAzureResourceID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if objs, err := cluster.Managed(context.Background(), kc); err != nil || len(objs) != 0 {
+	if objs, err := kubeobj.List(context.Background(), kc); err != nil || len(objs) != 0 {
 		t.Errorf("left in the cluster after detach: %v %v", objs, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubeml/kubeml/internal/attach"
 	"github.com/kubeml/kubeml/internal/provider/aks"
 )
 
@@ -38,7 +39,8 @@ type Config struct {
 	// PageSize bounds list pages.
 	PageSize int `json:"pageSize"`
 	// MinKubernetesVersion and MaxKubernetesVersion bound the minor
-	// versions attach accepts (e.g. "1.30", "1.37").
+	// versions attach accepts (default attach.DefaultMinVersion and
+	// attach.DefaultMaxVersion).
 	MinKubernetesVersion string `json:"minKubernetesVersion"`
 	MaxKubernetesVersion string `json:"maxKubernetesVersion"`
 	// RouterImage is the router image for clusters whose provider does not
@@ -74,7 +76,7 @@ func Defaults(dataDir string) Config {
 		Addr: DefaultAddr, DataDir: dataDir,
 		Locations:         map[string]string{"local": "local", "simulated": "simulated"},
 		RetryAfterSeconds: 1, PageSize: 100, ShutdownTimeout: 10 * time.Second,
-		MinKubernetesVersion: "1.30", MaxKubernetesVersion: "1.37",
+		MinKubernetesVersion: attach.DefaultMinVersion, MaxKubernetesVersion: attach.DefaultMaxVersion,
 		HealthInterval: Duration(10 * time.Second), HealthFailureThreshold: 3,
 		IdleTimeout: Duration(30 * time.Second), ReadTimeout: Duration(10 * time.Minute), MaxConnsPerClient: 256,
 	}
@@ -122,7 +124,7 @@ func (c *Config) AzureLocations() {
 	for _, a := range c.Azure {
 		r := strings.ToLower(a.Region)
 		if _, ok := c.Locations[r]; !ok && r != "" {
-			c.Locations[r] = aks.Kind + "-" + r
+			c.Locations[r] = aks.ProviderName(r)
 		}
 	}
 }

@@ -16,7 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeml/kubeml/api"
-	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/attach"
 )
 
 func selfSigned(t *testing.T, cn string) (certPEM, keyPEM string) {
@@ -52,11 +52,11 @@ func TestAttachWithSSLGivesTheRouterTheCertificate(t *testing.T) {
 		t.Fatalf("GET: %s", out)
 	}
 	cs := s.adminClient(cid)
-	sec, err := cs.CoreV1().Secrets(cluster.Namespace).Get(context.Background(), cluster.RouterTLSName, metav1.GetOptions{})
+	sec, err := cs.CoreV1().Secrets(attach.Namespace).Get(context.Background(), attach.RouterTLSName, metav1.GetOptions{})
 	if err != nil || string(sec.Data["tls.crt"]) != cert || string(sec.Data["tls.key"]) != key {
 		t.Fatalf("TLS secret: %v", err)
 	}
-	dep, err := cs.AppsV1().Deployments(cluster.Namespace).Get(context.Background(), cluster.RouterName, metav1.GetOptions{})
+	dep, err := cs.AppsV1().Deployments(attach.Namespace).Get(context.Background(), attach.RouterName, metav1.GetOptions{})
 	if err != nil || !strings.Contains(strings.Join(dep.Spec.Template.Spec.Containers[0].Args, " "), "--tls-cert-file /tls/tls.crt") {
 		t.Fatalf("router deployment: %v %v", err, dep.Spec.Template.Spec.Containers[0].Args)
 	}

@@ -1,8 +1,8 @@
 // Package webservice deploys registered models to attached computes as
 // web services: Azure ML's AKS web services with versions behind one
 // scoring URI, key or token auth and autoscaling. Deploys run as durable
-// operations of the compute manager; the cluster side is
-// internal/cluster, the routing the in-cluster router's.
+// operations of the operation engine; the cluster side is
+// internal/deploy, the routing the contract of internal/routing.
 package webservice
 
 import (

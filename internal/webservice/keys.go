@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/kubeml/kubeml/api"
-	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/deploy"
 	"github.com/kubeml/kubeml/internal/fault"
-	"github.com/kubeml/kubeml/internal/router"
+	"github.com/kubeml/kubeml/internal/routing"
 	"github.com/kubeml/kubeml/internal/store"
 )
 
@@ -81,7 +81,7 @@ func (m *Manager) pushRouting(ctx context.Context, id api.ResourceID, s *api.Ser
 	if err != nil {
 		return err
 	}
-	return cluster.UpdateRouting(ctx, cs, ws)
+	return deploy.UpdateRouting(ctx, cs, ws)
 }
 
 // tokenKey is the key a service's tokens are signed with.
@@ -109,7 +109,7 @@ func (m *Manager) Token(ctx context.Context, id api.ResourceID) (*api.ServiceTok
 	}
 	now := m.Now().UTC()
 	exp := now.Add(m.TokenLife)
-	return &api.ServiceToken{AccessToken: router.SignToken(tk, p.Namespace, s.Name, exp), ExpiryOn: exp, RefreshAfter: now.Add(m.TokenLife / 2)}, nil
+	return &api.ServiceToken{AccessToken: routing.SignToken(tk, p.Namespace, s.Name, exp), ExpiryOn: exp, RefreshAfter: now.Add(m.TokenLife / 2)}, nil
 }
 
 // Logs returns the last lines of a version's model containers.
@@ -131,5 +131,5 @@ func (m *Manager) Logs(ctx context.Context, id api.ResourceID, version string, t
 	if err != nil {
 		return "", err
 	}
-	return cluster.WebServiceLogs(ctx, cs, p.Namespace, s.Name, version, tail)
+	return deploy.WebServiceLogs(ctx, cs, p.Namespace, s.Name, version, tail)
 }

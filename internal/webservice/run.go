@@ -12,10 +12,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeml/kubeml/api"
-	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/attach"
+	"github.com/kubeml/kubeml/internal/deploy"
 	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/operation"
-	"github.com/kubeml/kubeml/internal/router"
+	"github.com/kubeml/kubeml/internal/routing"
 	"github.com/kubeml/kubeml/internal/store"
 )
 
@@ -61,13 +62,13 @@ func (m *Manager) runDeploy(ctx context.Context, op operation.Op, _ operation.Jo
 	if err != nil {
 		return err
 	}
-	if err := cluster.ApplyWebService(ctx, cs, ws, progress); err != nil {
+	if err := deploy.ApplyWebService(ctx, cs, ws, progress); err != nil {
 		return err
 	}
-	if err := cluster.WaitWebService(ctx, cs, ws, progress); err != nil {
+	if err := deploy.WaitWebService(ctx, cs, ws, progress); err != nil {
 		return err
 	}
-	base, err := cluster.RouterURL(ctx, cs)
+	base, err := attach.RouterURL(ctx, cs)
 	if err != nil {
 		return err
 	}
@@ -79,25 +80,25 @@ func (m *Manager) runDeploy(ctx context.Context, op operation.Op, _ operation.Jo
 }
 
 // webService is what the cluster gets for a service.
-func (m *Manager) webService(ctx context.Context, ws api.ResourceID, s *api.Service, image string) (cluster.WebService, error) {
+func (m *Manager) webService(ctx context.Context, ws api.ResourceID, s *api.Service, image string) (deploy.WebService, error) {
 	p, ps := makePlan(s.Name, &s.Properties)
 	if len(ps) > 0 {
-		return cluster.WebService{}, fmt.Errorf("the stored service is invalid: %s", summary(ps))
+		return deploy.WebService{}, fmt.Errorf("the stored service is invalid: %s", summary(ps))
 	}
-	routing, err := m.routing(ctx, s.ID, s.Name, p)
+	r, err := m.routing(ctx, s.ID, s.Name, p)
 	if err != nil {
-		return cluster.WebService{}, err
+		return deploy.WebService{}, err
 	}
-	out := cluster.WebService{Name: s.Name, Namespace: p.Namespace, Image: image, Routing: routing}
+	out := deploy.WebService{Name: s.Name, Namespace: p.Namespace, Image: image, Routing: r}
 	for _, v := range p.Versions {
 		mv, err := m.Models.Get(ctx, ws, v.Model.Name, v.Model.Version)
 		if err != nil {
 			return out, err
 		}
 		ref := v.Model
-		cv := cluster.Version{Name: v.Name, CPU: cpuQuantity(v.CPU), Memory: memoryQuantity(v.MemoryGB), Replicas: int32(v.Replicas),
+		cv := deploy.Version{Name: v.Name, CPU: cpuQuantity(v.CPU), Memory: memoryQuantity(v.MemoryGB), Replicas: int32(v.Replicas),
 			Liveness: probeOut(v.Liveness), Readiness: probeOut(v.Readiness),
-			Model: cluster.ModelFile{Name: mv.Properties.FileName, Framework: mv.Properties.ModelType, SHA256: mv.Properties.SHA256, Size: mv.Properties.Size,
+			Model: deploy.ModelFile{Name: mv.Properties.FileName, Framework: mv.Properties.ModelType, SHA256: mv.Properties.SHA256, Size: mv.Properties.Size,
 				Open: func() (io.ReadCloser, error) {
 					rc, _, err := m.Models.Open(ctx, ws, ref.Name, ref.Version)
 					return rc, err
@@ -115,27 +116,27 @@ func (m *Manager) webService(ctx context.Context, ws api.ResourceID, s *api.Serv
 	return out, nil
 }
 
-func probeOut(p probe) cluster.Probe {
-	return cluster.Probe{PeriodSeconds: int32(p.Period), InitialDelaySeconds: int32(p.InitialDelay), TimeoutSeconds: int32(p.Timeout),
+func probeOut(p probe) deploy.Probe {
+	return deploy.Probe{PeriodSeconds: int32(p.Period), InitialDelaySeconds: int32(p.InitialDelay), TimeoutSeconds: int32(p.Timeout),
 		FailureThreshold: int32(p.Failure), SuccessThreshold: int32(p.Success)}
 }
 
 // routing is the router's view of a service: its plan and key hashes.
-func (m *Manager) routing(ctx context.Context, sid, name string, p plan) (router.ServiceRouting, error) {
+func (m *Manager) routing(ctx context.Context, sid, name string, p plan) (routing.Service, error) {
 	keys, err := m.keys(ctx, sid)
 	if err != nil {
-		return router.ServiceRouting{}, err
+		return routing.Service{}, err
 	}
 	tk, err := m.tokenKey(ctx, sid)
 	if err != nil {
-		return router.ServiceRouting{}, err
+		return routing.Service{}, err
 	}
-	r := router.ServiceRouting{Name: name, Namespace: p.Namespace, AuthEnabled: p.Auth, TokenAuthEnabled: p.Token,
-		KeyHashes: []string{router.HashKey(keys.PrimaryKey), router.HashKey(keys.SecondaryKey)}, TokenKey: base64.StdEncoding.EncodeToString(tk),
+	r := routing.Service{Name: name, Namespace: p.Namespace, AuthEnabled: p.Auth, TokenAuthEnabled: p.Token,
+		KeyHashes: []string{routing.HashKey(keys.PrimaryKey), routing.HashKey(keys.SecondaryKey)}, TokenKey: base64.StdEncoding.EncodeToString(tk),
 		ScoringTimeoutMs: p.TimeoutMs, MaxConcurrentRequestsPerContainer: p.MaxConcurrent, MaxQueueWaitMs: p.QueueWaitMs}
 	for _, v := range p.Versions {
-		r.Versions = append(r.Versions, router.VersionRouting{Name: v.Name, TrafficPercentile: v.Traffic, IsDefault: v.IsDefault,
-			Autoscale: router.Autoscale{Enabled: v.Autoscale, MinReplicas: v.Min, MaxReplicas: v.Max, TargetUtilization: v.Target}})
+		r.Versions = append(r.Versions, routing.Version{Name: v.Name, TrafficPercentile: v.Traffic, IsDefault: v.IsDefault,
+			Autoscale: routing.Autoscale{Enabled: v.Autoscale, MinReplicas: v.Min, MaxReplicas: v.Max, TargetUtilization: v.Target}})
 	}
 	return r, nil
 }
@@ -168,7 +169,7 @@ func (m *Manager) deployFailed(ctx context.Context, op operation.Op, cause error
 	}
 	d := api.ErrorDetail{Code: "DeploymentFailed", Message: cause.Error()}
 	var ae *fault.Error
-	var de *cluster.DeployError
+	var de *deploy.DeployError
 	switch {
 	case errors.As(cause, &de):
 		d.Code = de.Reason
@@ -202,7 +203,7 @@ func (m *Manager) runDelete(ctx context.Context, op operation.Op, _ operation.Jo
 		return err
 	default:
 		p, _ := makePlan(s.Name, &s.Properties)
-		if err := cluster.DeleteWebService(ctx, cs, p.Namespace, s.Name); err != nil {
+		if err := deploy.DeleteWebService(ctx, cs, p.Namespace, s.Name); err != nil {
 			return err
 		}
 	}

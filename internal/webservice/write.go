@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/kubeml/kubeml/api"
-	"github.com/kubeml/kubeml/internal/cluster"
+	"github.com/kubeml/kubeml/internal/deploy"
 	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/store"
 )
@@ -160,17 +160,17 @@ func (m *Manager) checkCapacity(ctx context.Context, cs clusterClient, cur *api.
 			running[v.Name] = true
 		}
 	}
-	var needs []cluster.Need
+	var needs []deploy.Need
 	for _, v := range p.Versions {
 		if !running[v.Name] {
-			needs = append(needs, cluster.Need{CPU: cpuQuantity(v.CPU), Memory: memoryQuantity(v.MemoryGB), Replicas: v.Replicas})
+			needs = append(needs, deploy.Need{CPU: cpuQuantity(v.CPU), Memory: memoryQuantity(v.MemoryGB), Replicas: v.Replicas})
 		}
 	}
 	if len(needs) == 0 {
 		return nil
 	}
-	if err := cluster.CheckCapacity(ctx, cs, needs); err != nil {
-		var ce *cluster.CapacityError
+	if err := deploy.CheckCapacity(ctx, cs, needs); err != nil {
+		var ce *deploy.CapacityError
 		if errors.As(err, &ce) {
 			return fault.New(fault.Invalid, "InsufficientCapacity", "%v", err)
 		}

@@ -25,8 +25,12 @@ import (
 )
 
 // Kind is the provider kind; a provider serves one Azure region and is
-// registered as "aks-<region>".
+// registered as ProviderName(region).
 const Kind = "aks"
+
+// ProviderName is the registry key of the provider of an Azure region:
+// "aks-<region>", the region in lower case.
+func ProviderName(region string) string { return Kind + "-" + strings.ToLower(region) }
 
 // Config is where and how kubeml reaches Azure.
 type Config struct {
@@ -122,8 +126,8 @@ func New(cfg Config, cred azcore.TokenCredential, transport policy.Transporter) 
 	return &Provider{cfg: cfg, clusters: f.NewManagedClustersClient(), pools: f.NewAgentPoolsClient(), sizes: vmsize.Azure(), sleep: sleepCtx}, nil
 }
 
-// Name is the registry key: "aks-<region>".
-func (p *Provider) Name() string { return Kind + "-" + strings.ToLower(p.cfg.Region) }
+// Name is the registry key: ProviderName of the region.
+func (p *Provider) Name() string { return ProviderName(p.cfg.Region) }
 
 // Remote marks AKS clusters as running in Azure: kubeml never starts one
 // a user stopped.

@@ -21,9 +21,9 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/kubeml/kubeml/internal/hostcluster"
 	"github.com/kubeml/kubeml/internal/kube"
 	"github.com/kubeml/kubeml/internal/provider"
+	"github.com/kubeml/kubeml/internal/provider/hostcluster"
 )
 
 // Name is the provider's registry key.

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubeml/kubeml/internal/hostcluster"
 	"github.com/kubeml/kubeml/internal/kube"
 	"github.com/kubeml/kubeml/internal/proc"
 	"github.com/kubeml/kubeml/internal/provider"
+	"github.com/kubeml/kubeml/internal/provider/hostcluster"
 )
 
 // paths of one node's files: under the cluster's state dir, except the

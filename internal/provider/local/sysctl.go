@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/kubeml/kubeml/internal/hostcluster"
+	"github.com/kubeml/kubeml/internal/provider/hostcluster"
 )
 
 // kubeletSysctls are the kernel settings a kubelet changes on start.
