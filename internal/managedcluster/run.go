@@ -39,7 +39,7 @@ func (m *Manager) Provision(ctx context.Context, op operation.Op, step Step, j o
 	if err != nil {
 		return in, id, nil, err
 	}
-	c, err := step(provider.WithJournal(ctx, j), p, in, provider.Progress(progress))
+	c, err := step(ctx, provider.Bind(p, j), in, provider.Progress(progress))
 	if c != nil {
 		_ = operation.Warn(j, c.Warnings)
 	}

@@ -58,20 +58,24 @@ type Journal interface {
 	Save(key, value string) error
 }
 
-type journalKey struct{}
-
-// WithJournal returns a context carrying j for provider calls.
-func WithJournal(ctx context.Context, j Journal) context.Context {
-	return context.WithValue(ctx, journalKey{}, j)
+// Journaled is implemented by providers whose long calls keep state in a
+// journal (the aks provider's ARM resume tokens). WithJournal returns the
+// provider bound to one operation's journal; the provider itself keeps
+// none.
+type Journaled interface {
+	WithJournal(j Journal) Provider
 }
 
-// JournalFrom returns the context's journal, or one that keeps nothing.
-func JournalFrom(ctx context.Context) Journal {
-	if j, ok := ctx.Value(journalKey{}).(Journal); ok {
-		return j
+// Bind returns p bound to j when p keeps a journal, p otherwise.
+func Bind(p Provider, j Journal) Provider {
+	if jp, ok := p.(Journaled); ok && j != nil {
+		return jp.WithJournal(j)
 	}
-	return nopJournal{}
+	return p
 }
+
+// NopJournal keeps nothing: a call made with it starts afresh.
+type NopJournal = nopJournal
 
 type nopJournal struct{}
 

@@ -93,6 +93,25 @@ type Provider struct {
 	pools    *armcontainerservice.AgentPoolsClient
 	sizes    *vmsize.Catalog
 	sleep    func(context.Context, time.Duration) error
+	// journal keeps the resume tokens of one operation's calls (see
+	// WithJournal); a provider bound to none keeps nothing.
+	journal provider.Journal
+}
+
+// WithJournal returns the provider bound to one operation's journal, so
+// that a resumed operation resumes its Azure calls.
+func (p *Provider) WithJournal(j provider.Journal) provider.Provider {
+	cp := *p
+	cp.journal = j
+	return &cp
+}
+
+// journaled returns the bound journal, or one that keeps nothing.
+func (p *Provider) journaled() provider.Journal {
+	if p.journal == nil {
+		return provider.NopJournal{}
+	}
+	return p.journal
 }
 
 // New returns the provider. A nil cred means DefaultAzureCredential

@@ -55,7 +55,7 @@ func TestCreateSendsTheClusterAzureMLWouldAndReportsProgress(t *testing.T) {
 	p := newProvider(t, az)
 	var steps []string
 	j := &journal{m: map[string]string{}}
-	c, err := p.Create(provider.WithJournal(context.Background(), j), spec(), func(s string) { steps = append(steps, s) })
+	c, err := p.WithJournal(j).Create(context.Background(), spec(), func(s string) { steps = append(steps, s) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,9 +128,9 @@ func TestCreateResumesThePollerAfterARestart(t *testing.T) {
 	az := akstest.New()
 	az.Polls = 5
 	j := &journal{m: map[string]string{}}
-	ctx, cancel := context.WithCancel(provider.WithJournal(context.Background(), j))
+	ctx, cancel := context.WithCancel(context.Background())
 	polls := 0
-	_, err := newProvider(t, az).Create(ctx, spec(), func(string) {
+	_, err := newProvider(t, az).WithJournal(j).Create(ctx, spec(), func(string) {
 		if polls++; polls == 2 {
 			cancel() // kubeml stops in the middle of the create
 		}
@@ -143,7 +143,7 @@ func TestCreateResumesThePollerAfterARestart(t *testing.T) {
 	}
 	// A new kubeml process: a new provider, the operation's journal.
 	again := newProvider(t, az)
-	c, err := again.Resume(provider.WithJournal(context.Background(), j), spec().Name, nil)
+	c, err := again.WithJournal(j).(provider.Resumer).Resume(context.Background(), spec().Name, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -150,7 +150,7 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec, progress prov
 
 // finishCreate polls a create to its end, journaling the resume token.
 func (p *Provider) finishCreate(ctx context.Context, name string, poller *runtime.Poller[armcontainerservice.ManagedClustersClientCreateOrUpdateResponse], progress provider.Progress) (*provider.Cluster, error) {
-	if err := journal(ctx, journalCreate, poller); err != nil {
+	if err := journal(p.journaled(), journalCreate, poller); err != nil {
 		return nil, err
 	}
 	res, err := poll(ctx, p, poller, progress, "creating "+name)
@@ -176,12 +176,12 @@ func (p *Provider) cleanupFailed(ctx context.Context, name string, progress prov
 }
 
 // journal keeps a poller's resume token before it is polled.
-func journal[T any](ctx context.Context, key string, poller *runtime.Poller[T]) error {
+func journal[T any](j provider.Journal, key string, poller *runtime.Poller[T]) error {
 	tok, err := poller.ResumeToken()
 	if err != nil {
 		return nil // done already: nothing to resume
 	}
-	if err := provider.JournalFrom(ctx).Save(key, tok); err != nil {
+	if err := j.Save(key, tok); err != nil {
 		return fmt.Errorf("failed to record the Azure operation: %w", err)
 	}
 	return nil

@@ -95,7 +95,7 @@ func (p *Provider) List(ctx context.Context) ([]provider.Cluster, error) {
 
 // Delete deletes a cluster kubeml created; others are refused.
 func (p *Provider) Delete(ctx context.Context, name string, progress provider.Progress) error {
-	j := provider.JournalFrom(ctx)
+	j := p.journaled()
 	if tok, ok := j.Load(journalDelete); ok {
 		poller, err := p.clusters.BeginDelete(ctx, p.cfg.ResourceGroup, name, &armcontainerservice.ManagedClustersClientBeginDeleteOptions{ResumeToken: tok})
 		if err == nil {
@@ -114,7 +114,7 @@ func (p *Provider) Delete(ctx context.Context, name string, progress provider.Pr
 	if err != nil {
 		return deleteErr(name, err)
 	}
-	if err := journal(ctx, journalDelete, poller); err != nil {
+	if err := journal(p.journaled(), journalDelete, poller); err != nil {
 		return err
 	}
 	_, err = poll(ctx, p, poller, progress, "deleting "+name)
@@ -133,7 +133,7 @@ func (p *Provider) Scale(ctx context.Context, name string, count int, progress p
 	if count < 1 || count > 1000 {
 		return nil, fmt.Errorf("%w: agent count %d must be between 1 and 1000", provider.ErrInvalid, count)
 	}
-	j := provider.JournalFrom(ctx)
+	j := p.journaled()
 	var opts *armcontainerservice.AgentPoolsClientBeginCreateOrUpdateOptions
 	var pool armcontainerservice.AgentPool
 	if tok, ok := j.Load(journalScale); ok {
@@ -152,7 +152,7 @@ func (p *Provider) Scale(ctx context.Context, name string, count int, progress p
 		return nil, azureError(fmt.Sprintf("scale AKS cluster %q", name), err)
 	}
 	if opts == nil {
-		if err := journal(ctx, journalScale, poller); err != nil {
+		if err := journal(p.journaled(), journalScale, poller); err != nil {
 			return nil, err
 		}
 	}

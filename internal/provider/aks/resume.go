@@ -16,7 +16,7 @@ import (
 // token was journaled is resumed; a cluster Azure is still provisioning
 // is waited for; a stopped cluster is started (managedClusters/start).
 func (p *Provider) Resume(ctx context.Context, name string, progress provider.Progress) (*provider.Cluster, error) {
-	if tok, ok := provider.JournalFrom(ctx).Load(journalCreate); ok {
+	if tok, ok := p.journaled().Load(journalCreate); ok {
 		progress.Report("resuming the create of AKS cluster %s", name)
 		poller, err := p.clusters.BeginCreateOrUpdate(ctx, p.cfg.ResourceGroup, name, armcontainerservice.ManagedCluster{},
 			&armcontainerservice.ManagedClustersClientBeginCreateOrUpdateOptions{ResumeToken: tok})
@@ -48,7 +48,7 @@ func (p *Provider) Resume(ctx context.Context, name string, progress provider.Pr
 
 func (p *Provider) start(ctx context.Context, name string, progress provider.Progress) (*provider.Cluster, error) {
 	var opts *armcontainerservice.ManagedClustersClientBeginStartOptions
-	tok, resumed := provider.JournalFrom(ctx).Load(journalStart)
+	tok, resumed := p.journaled().Load(journalStart)
 	if resumed {
 		opts = &armcontainerservice.ManagedClustersClientBeginStartOptions{ResumeToken: tok}
 	}
@@ -58,7 +58,7 @@ func (p *Provider) start(ctx context.Context, name string, progress provider.Pro
 		return nil, azureError(fmt.Sprintf("start AKS cluster %q", name), err)
 	}
 	if !resumed {
-		if err := journal(ctx, journalStart, poller); err != nil {
+		if err := journal(p.journaled(), journalStart, poller); err != nil {
 			return nil, err
 		}
 	}
