@@ -39,7 +39,11 @@ func down(ctx context.Context, s app.Streams, dataDir string, yes bool) error {
 	if err := s.Confirm(yes); err != nil {
 		return err
 	}
-	c, err := ensureServer(ctx, s.Err, dataDir)
+	addr, err := serverAddr(dataDir, "")
+	if err != nil {
+		return err
+	}
+	c, err := ensureServer(ctx, s.Err, dataDir, addr)
 	if err != nil {
 		return err
 	}

@@ -5,25 +5,78 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kubeml/kubeml/client"
 	"github.com/kubeml/kubeml/internal/image"
 	"github.com/kubeml/kubeml/internal/proc"
 	"github.com/kubeml/kubeml/internal/provider/local"
+	"github.com/kubeml/kubeml/internal/server"
 	"github.com/kubeml/kubeml/internal/serving"
 )
 
 // serverPidFile records the background server that up starts.
 func serverPidFile(dataDir string) string { return filepath.Join(dataDir, "run", "server.pid") }
 
-// ensureServer starts `kubeml server` in the background unless it runs,
-// and returns a client once it is ready.
-func ensureServer(ctx context.Context, progress io.Writer, dataDir string) (*client.Client, error) {
+// serverAddr is where the data dir's server listens: addr when given,
+// else the address client.json records, else the default.
+func serverAddr(dataDir, addr string) (string, error) {
+	if addr != "" {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return "", fmt.Errorf("--addr %q: want HOST:PORT, e.g. 127.0.0.1:8418", addr)
+		}
+		return addr, nil
+	}
+	cfg, err := client.LoadConfig(client.Config{}, nil, dataDir)
+	if err != nil {
+		return "", err
+	}
+	if u, err := url.Parse(cfg.Server); err == nil && u.Port() != "" {
+		return u.Host, nil
+	}
+	return server.DefaultAddr, nil
+}
+
+// checkFree fails at once when another process listens on addr, naming
+// it, since the server up starts could not.
+func checkFree(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		return ln.Close()
+	}
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("the kubeml server cannot listen on %s: %w", addr, err)
+	}
+	holder := "another process"
+	_, p, _ := net.SplitHostPort(addr)
+	if port, _ := strconv.Atoi(p); port > 0 {
+		if pid := proc.Listener(port); pid > 0 {
+			holder = fmt.Sprintf("pid %d (%s)", pid, strings.Join(proc.Argv(pid), " "))
+		}
+	}
+	return fmt.Errorf("%s is in use by %s: stop it, or give this data dir's server another address with `kubeml up --addr 127.0.0.1:PORT`", addr, holder)
+}
+
+// ensureServer starts `kubeml server` on addr in the background unless
+// this data dir's server runs, records its URL in client.json, and
+// returns a client once it is ready.
+func ensureServer(ctx context.Context, progress io.Writer, dataDir, addr string) (*client.Client, error) {
 	pidFile := serverPidFile(dataDir)
+	started := 0
 	if _, ok := proc.Running(pidFile); !ok {
+		if err := checkFree(addr); err != nil {
+			return nil, err
+		}
+		if err := recordServer(dataDir, "https://"+addr); err != nil {
+			return nil, err
+		}
 		exe, err := installSelf(dataDir)
 		if err != nil {
 			return nil, err
@@ -32,8 +85,8 @@ func ensureServer(ctx context.Context, progress io.Writer, dataDir string) (*cli
 			return nil, err
 		}
 		log := filepath.Join(dataDir, "logs", "server.log")
-		fmt.Fprintf(progress, "Starting the kubeml server (log: %s)\n", log)
-		if _, err := proc.Start(proc.Spec{Name: "kubeml server", Path: exe, Args: []string{"--data-dir", dataDir, "server"},
+		fmt.Fprintf(progress, "Starting the kubeml server on %s (log: %s)\n", addr, log)
+		if started, err = proc.Start(proc.Spec{Name: "kubeml server", Path: exe, Args: []string{"--data-dir", dataDir, "server", "--addr", addr},
 			LogFile: log, PidFile: pidFile}); err != nil {
 			return nil, err
 		}
@@ -49,8 +102,12 @@ func ensureServer(ctx context.Context, progress io.Writer, dataDir string) (*cli
 				}
 			}
 		}
+		tail := func() string { return proc.Tail(filepath.Join(dataDir, "logs", "server.log"), 15) }
+		if _, ok := proc.Running(pidFile); started > 0 && !ok {
+			return nil, fmt.Errorf("the kubeml server stopped as it started:\n%s", tail())
+		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the kubeml server did not become ready: %w\n%s", err, proc.Tail(filepath.Join(dataDir, "logs", "server.log"), 15))
+			return nil, fmt.Errorf("the kubeml server did not become ready: %w\n%s", err, tail())
 		}
 		select {
 		case <-ctx.Done():

@@ -15,13 +15,15 @@ import (
 	"github.com/kubeml/kubeml/client"
 	"github.com/kubeml/kubeml/internal/app"
 	"github.com/kubeml/kubeml/internal/kube"
+	"github.com/kubeml/kubeml/internal/proc"
 	"github.com/kubeml/kubeml/internal/provider/local"
 )
 
 // upOptions are what up's flags ask for.
 type upOptions struct {
-	JSON     bool // -o json, else text
-	NoSample bool // --no-sample
+	JSON     bool   // -o json, else text
+	NoSample bool   // --no-sample
+	Addr     string // --addr: where the server listens
 }
 
 // newUp is `kubeml up`; run does the work, a parameter so that tests
@@ -55,6 +57,7 @@ root.`,
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().BoolVar(&o.NoSample, "no-sample", false, "do not register and deploy the sample model")
+	cmd.Flags().StringVar(&o.Addr, "addr", "", "address the server listens on, recorded for later commands (default: the one recorded, else 127.0.0.1:8417)")
 	return cmd
 }
 
@@ -64,10 +67,19 @@ func up(ctx context.Context, s app.Streams, dataDir string, o upOptions) error {
 	if err := local.CheckHost(); err != nil {
 		return err
 	}
+	addr, err := serverAddr(dataDir, o.Addr)
+	if err != nil {
+		return err
+	}
+	if _, ok := proc.Running(serverPidFile(dataDir)); !ok {
+		if err := checkFree(addr); err != nil { // before a long build
+			return err
+		}
+	}
 	if _, err := kube.Build(ctx, s.Err); err != nil {
 		return err
 	}
-	c, err := ensureServer(ctx, s.Err, dataDir)
+	c, err := ensureServer(ctx, s.Err, dataDir, addr)
 	if err != nil {
 		return err
 	}
@@ -134,26 +146,44 @@ func printJSON(w io.Writer, v any) error {
 // ensureDefaults writes the resource names up uses into client.json, so
 // that later commands need no -g or -w; names already there are kept.
 func ensureDefaults(dataDir string) (app.Defaults, error) {
+	err := editClientConfig(dataDir, func(all map[string]any) {
+		for k, v := range map[string]string{"subscription": app.DefaultSubscription, "resourceGroup": DefaultResourceGroup,
+			"workspace": DefaultWorkspace, "location": local.Name} {
+			if s, _ := all[k].(string); s == "" {
+				all[k] = v
+			}
+		}
+	})
+	if err != nil {
+		return app.Defaults{}, err
+	}
+	return app.LoadDefaults(dataDir)
+}
+
+// recordServer writes the server's URL into client.json, so that later
+// commands on this data dir reach it.
+func recordServer(dataDir, url string) error {
+	return editClientConfig(dataDir, func(all map[string]any) { all["server"] = url })
+}
+
+// editClientConfig changes client.json's fields with edit, keeping the
+// rest.
+func editClientConfig(dataDir string, edit func(map[string]any)) error {
 	path := filepath.Join(dataDir, client.ConfigFile)
 	all := map[string]any{}
 	if b, err := os.ReadFile(path); err == nil {
 		if err := json.Unmarshal(b, &all); err != nil {
-			return app.Defaults{}, fmt.Errorf("%s: %w", path, err)
+			return fmt.Errorf("%s: %w", path, err)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return app.Defaults{}, err
+		return err
 	}
-	for k, v := range map[string]string{"subscription": app.DefaultSubscription, "resourceGroup": DefaultResourceGroup,
-		"workspace": DefaultWorkspace, "location": local.Name} {
-		if s, _ := all[k].(string); s == "" {
-			all[k] = v
-		}
-	}
+	edit(all)
 	b, _ := json.MarshalIndent(all, "", "  ")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return app.Defaults{}, err
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return err
 	}
-	return app.LoadDefaults(dataDir)
+	return os.WriteFile(path, b, 0o600)
 }
 
 // ensureLocalCompute makes (or reuses, or restarts) the workspace and its

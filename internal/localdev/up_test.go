@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -44,7 +45,9 @@ func TestUpSurvivesKillsAndDownCleansUp(t *testing.T) {
 	})
 
 	// 1. Kill the server once the cluster's control plane is being made.
-	cmd := exec.Command(env.KubemlBinary, "--data-dir", data, "up")
+	// The server takes a free port (recorded for the later commands), so
+	// the test passes beside a kubeml that is up on the default one.
+	cmd := exec.Command(env.KubemlBinary, "--data-dir", data, "up", "--addr", freeAddr(t))
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -124,6 +127,43 @@ func TestUpSurvivesKillsAndDownCleansUp(t *testing.T) {
 	if diff := clustertest.SnapshotHost().Diff(before); diff != "" {
 		t.Errorf("left behind after down:\n%s", diff)
 	}
+}
+
+// freeAddr is a loopback address no one listens on now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// An address that another process holds makes up fail at once, naming
+// the holder and --addr, instead of waiting for a server that cannot
+// listen.
+func TestUpFailsAtOnceWhenItsAddressIsTaken(t *testing.T) {
+	clustertest.RequireLocal(t, env)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	out, err := exec.CommandContext(ctx, env.KubemlBinary, "--data-dir", t.TempDir(), "up", "--addr", ln.Addr().String()).CombinedOutput()
+	took := time.Since(start)
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("up on a taken address: %v after %s\n%s", err, took, out)
+	}
+	for _, want := range []string{ln.Addr().String() + " is in use by pid " + strconv.Itoa(os.Getpid()), "--addr"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("up's error does not say %q:\n%s", want, out)
+		}
+	}
+	t.Logf("up refused in %s", took.Round(time.Millisecond))
 }
 
 func waitFor(t *testing.T, d time.Duration, cond func() bool) {

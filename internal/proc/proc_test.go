@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -75,3 +76,19 @@ func TestStartReportsAProcessThatCannotStart(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestListenerNamesTheProcessOnAPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	if got := Listener(port); got != os.Getpid() {
+		t.Errorf("Listener(%d) = %d, want this test's pid %d", port, got, os.Getpid())
+	}
+	ln.Close()
+	if got := Listener(port); got != 0 {
+		t.Errorf("Listener(%d) after close = %d, want 0", port, got)
+	}
+}
