@@ -29,6 +29,14 @@ const maxAnswer = 64 << 20
 // pooledBody is the capacity of the pooled request body buffers.
 const pooledBody = 32 << 10
 
+// maxRequest is the largest request body the router forwards: serve-
+// model's own limit, so that a larger one gets the 413 the pod would give
+// rather than a connection the pod closed while it was being sent.
+const maxRequest = 64 << 20
+
+// errRequestTooLarge is a request body of more than maxRequest bytes.
+var errRequestTooLarge = fmt.Errorf("the request body is larger than %d bytes", maxRequest)
+
 // errAnswerTooLarge is a pod's answer of more than maxAnswer bytes.
 var errAnswerTooLarge = fmt.Errorf("the answer is larger than %d bytes", maxAnswer)
 
@@ -88,15 +96,20 @@ type body struct {
 // countingReader reads a streamed body and counts what it read. It hides
 // the stream's Close: the server, not the outgoing request, owns it.
 type countingReader struct {
-	r   io.Reader
-	n   int64
-	eof bool
+	r        io.Reader
+	n        int64
+	eof      bool
+	tooLarge bool // more than maxRequest bytes came
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	c.eof = c.eof || err == io.EOF
+	if c.n > maxRequest {
+		c.tooLarge = true
+		return n, errRequestTooLarge
+	}
 	return n, err
 }
 
@@ -133,6 +146,8 @@ func (p *proxy) readBody(rc *fasthttp.RequestCtx) (*body, error) {
 	b := &body{p: p, length: int64(n)}
 	stream := rc.RequestBodyStream()
 	switch {
+	case n > maxRequest:
+		return nil, errRequestTooLarge
 	case n == -1 || n > maxBuffered:
 		if stream == nil {
 			return nil, errors.New("the body is neither buffered nor streamed")

@@ -492,3 +492,44 @@ func TestLowerCasePodHeaders(t *testing.T) {
 		t.Errorf("client got headers %v, want one Date, no Keep-Alive, the pod's X-Model and Content-Type", h)
 	}
 }
+
+// A request body over serve-model's 64 MiB limit gets 413 from the router,
+// fixed-length or chunked, rather than the 502 of a pod that answered 413
+// and closed the connection while the router was still sending.
+func TestRequestTooLarge(t *testing.T) {
+	r := newProxyRouter(t, nil)
+	v := testVersion("iris", "blue", 0, true)
+	r.table.setRouting("s", testRouting("iris", v))
+	pod := backend(t, "pod", func(w http.ResponseWriter, req *http.Request) { // as serve-model does
+		if req.ContentLength > maxRequest {
+			http.Error(w, "the request body is too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		if n, _ := io.Copy(io.Discard, io.LimitReader(req.Body, maxRequest+1)); n > maxRequest {
+			http.Error(w, "the request body is too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	})
+	setBackends(t, r, v, addr(pod))
+	base := listen(t, r)
+	data := make([]byte, maxRequest+1)
+	for name, chunked := range map[string]bool{"fixed length": false, "chunked": true} {
+		t.Run(name, func(t *testing.T) {
+			var body io.Reader = bytes.NewReader(data)
+			if chunked {
+				body = io.MultiReader(body) // hides the length
+			}
+			req, _ := http.NewRequest("POST", base+"/api/v1/service/iris/score", body)
+			resp, got := roundTrip(t, req)
+			if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(got, `"code":"RequestTooLarge"`) {
+				t.Errorf("= %d %.200s, want 413 RequestTooLarge", resp.StatusCode, got)
+			}
+		})
+	}
+	// The largest allowed body still goes through.
+	req, _ := http.NewRequest("POST", base+"/api/v1/service/iris/score", bytes.NewReader(data[:maxRequest]))
+	if resp, got := roundTrip(t, req); resp.StatusCode != http.StatusOK || got != "ok" {
+		t.Errorf("a body of exactly %d bytes = %d %.200s", maxRequest, resp.StatusCode, got)
+	}
+}

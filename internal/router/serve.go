@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/valyala/fasthttp"
@@ -74,6 +75,14 @@ func (r *Router) forward(rc *fasthttp.RequestCtx, s *service, v *version, c call
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
 	body, err := r.proxy.readBody(rc)
+	if errors.Is(err, errRequestTooLarge) {
+		var rest io.Reader
+		if rc.Request.Header.ContentLength() <= maxDrain {
+			rest = rc.RequestBodyStream()
+		}
+		tooLarge(rc, c, rest)
+		return false
+	}
 	if err != nil {
 		c.fail(rc, http.StatusBadRequest, "BadRequest", fmt.Sprintf("failed to read the request body: %v", err))
 		return false
@@ -96,6 +105,11 @@ func (r *Router) forward(rc *fasthttp.RequestCtx, s *service, v *version, c call
 			return false
 		}
 		v.pool.release(e)
+		if body.stream != nil && body.stream.tooLarge { // a stream grew past the limit
+			rc.Response.Reset()
+			body.stream.eof = tooLarge(rc, c, body.stream.r)
+			return false
+		}
 		if retried || !body.replayable() || !isDialError(err) || ctx.Err() != nil {
 			return r.failCall(ctx, rc, c, s, err)
 		}
@@ -130,6 +144,28 @@ func (r *Router) failCall(ctx context.Context, rc *fasthttp.RequestCtx, c call, 
 			"service %q: the model pod could not be reached or failed to answer", s.cfg.Name))
 	}
 	return true
+}
+
+// maxDrain bounds what the router reads off a request it refuses as too
+// large, so that a client still sending the body gets the 413 instead of
+// a reset; the connection of a larger body is closed after the answer.
+const maxDrain = 2 * maxRequest
+
+// tooLarge answers 413 to a request whose body is over maxRequest, after
+// reading off rest (what is left of the body, nil to read nothing). It
+// reports whether the whole body was read, so the connection can stay.
+func tooLarge(rc *fasthttp.RequestCtx, c call, rest io.Reader) bool {
+	read := false
+	if rest != nil {
+		n, err := io.Copy(io.Discard, io.LimitReader(rest, maxDrain))
+		read = err == nil && n < maxDrain
+	}
+	if !read {
+		rc.SetConnectionClose()
+	}
+	c.fail(rc, http.StatusRequestEntityTooLarge, "RequestTooLarge", fmt.Sprintf(
+		"the request body is over the %d MiB a scoring request may have", maxRequest>>20))
+	return read
 }
 
 // fail answers an error in the call's protocol shape.

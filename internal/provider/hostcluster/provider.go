@@ -299,7 +299,7 @@ func (p *Provider) Delete(ctx context.Context, name string, progress provider.Pr
 	if err := p.teardown(ctx, rec, progress); err != nil {
 		return fmt.Errorf("failed to delete cluster %q: %w", name, err)
 	}
-	return nil
+	return p.Store.RemoveLock(name)
 }
 
 func (p *Provider) teardown(ctx context.Context, rec *Record, progress provider.Progress) error {

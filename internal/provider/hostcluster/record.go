@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -132,19 +133,43 @@ func (s Store) Lock(name string) (unlock func(), err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("failed to lock cluster %q: %w", name, err)
 	}
-	return flock(filepath.Join(dir, name+".lock"))
+	return flock(s.lockFile(name))
 }
 
+func (s Store) lockFile(name string) string { return filepath.Join(s.Root, ".locks", name+".lock") }
+
+// RemoveLock deletes a cluster's lock file; call it holding the lock, as
+// the cluster's delete ends, so that deleted clusters leave no files. A
+// process waiting for the lock then finds its file gone and locks anew.
+func (s Store) RemoveLock(name string) error {
+	if err := ValidName(name); err != nil {
+		return err
+	}
+	if err := os.Remove(s.lockFile(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// flock locks the file at path, creating it. The lock holds only while
+// the file is still the one at path: one removed (RemoveLock) while this
+// process waited is let go and path locked again.
 func flock(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("failed to lock %s: %w", path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	for {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("failed to lock %s: %w", path, err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("failed to lock %s: %w", path, err)
+		}
+		var held, now syscall.Stat_t
+		if syscall.Fstat(int(f.Fd()), &held) == nil && syscall.Stat(path, &now) == nil && held.Ino == now.Ino && held.Dev == now.Dev {
+			return func() { f.Close() }, nil
+		}
 		f.Close()
-		return nil, fmt.Errorf("failed to lock %s: %w", path, err)
 	}
-	return func() { f.Close() }, nil
 }
 
 // HostLock serializes allocation of host-wide resources (ports, bridges,

@@ -3,7 +3,9 @@ package simulated_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -130,7 +132,17 @@ func TestGPUSizesBecomeNodeGPUs(t *testing.T) {
 	if _, err := env.Provider.Create(ctx, provider.Spec{Name: "gpu", VMSize: "standard_nc24s_v3", AgentCount: 2}, nil); err != nil {
 		t.Fatal(err)
 	}
-	defer env.Provider.Delete(ctx, "gpu", nil)
+	defer func() { // a deleted cluster leaves no lock file behind
+		if err := env.Provider.Delete(ctx, "gpu", nil); err != nil {
+			t.Fatal(err)
+		}
+		_ = filepath.WalkDir(env.Root, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Name() == "gpu.lock" {
+				t.Errorf("the deleted cluster left %s", p)
+			}
+			return nil
+		})
+	}()
 	_, cs, err := clustertest.Connect(ctx, env.Provider, "gpu")
 	if err != nil {
 		t.Fatal(err)
