@@ -30,7 +30,7 @@ type Router struct {
 	// API server listens on the node's loopback and that route no
 	// ClusterIPs (kubeml's local clusters).
 	APIServer string
-	// ImagePullPolicy defaults to IfNotPresent.
+	// ImagePullPolicy defaults to kubeobj.PullPolicy of Image.
 	ImagePullPolicy corev1.PullPolicy
 	// TLSCert and TLSKey (PEM), when set, go into the Secret
 	// kubeml-router-tls and the router serves HTTPS with them.
@@ -60,7 +60,7 @@ func (s *Router) defaults() error {
 		}
 	}
 	if s.ImagePullPolicy == "" {
-		s.ImagePullPolicy = corev1.PullIfNotPresent
+		s.ImagePullPolicy = kubeobj.PullPolicy(s.Image)
 	}
 	return nil
 }

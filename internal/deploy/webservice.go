@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/kubeml/kubeml/internal/kubeobj"
 	"github.com/kubeml/kubeml/internal/routing"
 	"github.com/kubeml/kubeml/internal/serving"
 )
@@ -31,7 +32,7 @@ type WebService struct {
 	Name, Namespace string
 	// Image is kubeml's own image; its pods run `kubeml serve-model`.
 	Image           string
-	ImagePullPolicy corev1.PullPolicy // default IfNotPresent
+	ImagePullPolicy corev1.PullPolicy // default kubeobj.PullPolicy(Image)
 	// Versions are the endpoint's versions (1 to 6).
 	Versions []Version
 	// Routing is how the router serves the service. Its versions are
@@ -127,7 +128,7 @@ func prepare(ws WebService) (WebService, error) {
 		bad("no image for the model pods")
 	}
 	if ws.ImagePullPolicy == "" {
-		ws.ImagePullPolicy = corev1.PullIfNotPresent
+		ws.ImagePullPolicy = kubeobj.PullPolicy(ws.Image)
 	}
 	if len(ws.Versions) == 0 || len(ws.Versions) > MaxVersions {
 		bad("a service has 1 to %d versions, not %d", MaxVersions, len(ws.Versions))

@@ -8,8 +8,10 @@ package kubeobj
 
 import (
 	"maps"
+	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -54,4 +56,19 @@ func IsManaged(l map[string]string) bool { return l[ManagedByLabel] == kubeml }
 // is empty) with the managed labels plus extra.
 func Meta(ns, name string, extra map[string]string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Namespace: ns, Name: name, Labels: Labels(extra)}
+}
+
+// LocalRegistry names the images kubeml makes of its own binary and loads
+// into the nodes of local clusters itself: no registry serves them.
+const LocalRegistry = "kubeml.local"
+
+// PullPolicy is the pull policy for image: Never for kubeml's own local
+// images (a pull could only fail, after asking DNS for kubeml.local, and
+// hide the real reason: the image is not on the node), IfNotPresent for
+// any other.
+func PullPolicy(image string) corev1.PullPolicy {
+	if strings.HasPrefix(image, LocalRegistry+"/") {
+		return corev1.PullNever
+	}
+	return corev1.PullIfNotPresent
 }

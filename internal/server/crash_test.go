@@ -36,7 +36,17 @@ type process struct {
 
 func startServer(t testing.TB, data, addr string) *process {
 	t.Helper()
-	cmd := exec.Command(env.KubemlBinary, "--data-dir", data, "server", "--addr", addr, "--location", "sim=simulated")
+	return startServerOn(t, data, addr, "sim=simulated")
+}
+
+// startServerOn is startServer with the locations given (NAME=PROVIDER).
+func startServerOn(t testing.TB, data, addr string, locations ...string) *process {
+	t.Helper()
+	args := []string{"--data-dir", data, "server", "--addr", addr}
+	for _, l := range locations {
+		args = append(args, "--location", l)
+	}
+	cmd := exec.Command(env.KubemlBinary, args...)
 	logf, _ := os.OpenFile(filepath.Join(data, "server.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

@@ -130,3 +130,55 @@ func BenchmarkAttachLocal(b *testing.B) {
 	b.ReportMetric(pre.Seconds()/float64(b.N), "preflight-s")
 	b.ReportMetric(attach.Seconds()/float64(b.N), "attach-s")
 }
+
+// TestARealServerAttachesItsLocalClusterByKubeconfig is the user's path:
+// `kubeml server` (the real binary, so its default router image is its
+// own, not the test's) makes a local cluster, and the cluster's admin
+// kubeconfig attaches it as a Kubernetes compute whose router runs from
+// the image the cluster was given.
+func TestARealServerAttachesItsLocalClusterByKubeconfig(t *testing.T) {
+	clustertest.RequireLocal(t, env)
+	data, err := os.MkdirTemp(env.Root, "rs") // short: containerd's socket paths live under it
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startServerOn(t, data, freeAddr(t), "local=local")
+	ws := wsPath("realsrv")
+	if code, _, body := p.call("PUT", ws+av, api.Workspace{Location: "local"}); code != 201 {
+		t.Fatalf("workspace: %d %s", code, body)
+	}
+	mc := "/subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.ContainerService/managedClusters/realsrv"
+	one := 1
+	code, h, body := p.call("PUT", mc+av, api.ManagedCluster{Location: "local",
+		Properties: api.ManagedClusterProperties{AgentPoolProfiles: []api.AgentPoolProfile{{Name: "pool", Count: &one}}}})
+	if code != 201 {
+		t.Fatalf("local cluster: %d %s", code, body)
+	}
+	t.Cleanup(func() {
+		if _, h, _ := p.call("DELETE", mc+av, nil); h.Get("Azure-AsyncOperation") != "" {
+			p.waitOp(h.Get("Azure-AsyncOperation"))
+		}
+	})
+	if op := p.waitOp(h.Get("Azure-AsyncOperation")); op.Status != api.StatusSucceeded {
+		t.Fatalf("local cluster: %+v", op)
+	}
+	_, _, body = p.call("POST", mc+"/listClusterAdminCredential"+av, nil)
+	var cr api.CredentialResults
+	if err := json.Unmarshal(body, &cr); err != nil || len(cr.Kubeconfigs) == 0 {
+		t.Fatalf("credentials: %s", body)
+	}
+	start := time.Now()
+	code, h, body = p.call("PUT", ws+"/computes/bykc"+av, api.Compute{Properties: api.ComputeProperties{ComputeType: "Kubernetes",
+		Properties: &api.AKSProperties{Kubeconfig: string(cr.Kubeconfigs[0].Value), ClusterPurpose: "DevTest"}}})
+	if code != 201 {
+		t.Fatalf("attach: %d %s", code, body)
+	}
+	if op := p.waitOp(h.Get("Azure-AsyncOperation")); op.Status != api.StatusSucceeded {
+		t.Fatalf("attach by kubeconfig: %+v %+v", op, op.Error)
+	}
+	t.Logf("attached by kubeconfig, router Ready, in %s", time.Since(start).Round(time.Millisecond))
+	_, h, _ = p.call("DELETE", ws+"/computes/bykc"+av+"&underlyingResourceAction=Detach", nil)
+	if op := p.waitOp(h.Get("Azure-AsyncOperation")); op.Status != api.StatusSucceeded {
+		t.Fatalf("detach: %+v", op)
+	}
+}

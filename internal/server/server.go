@@ -26,7 +26,6 @@ import (
 	"github.com/kubeml/kubeml/internal/blob"
 	"github.com/kubeml/kubeml/internal/compute"
 	"github.com/kubeml/kubeml/internal/fault"
-	"github.com/kubeml/kubeml/internal/image"
 	"github.com/kubeml/kubeml/internal/managedcluster"
 	"github.com/kubeml/kubeml/internal/operation"
 	"github.com/kubeml/kubeml/internal/provider"
@@ -110,7 +109,7 @@ func New(cfg Config, providers provider.Registry, log *slog.Logger) (*Server, er
 		return nil, err
 	}
 	if cfg.RouterImage == "" {
-		cfg.RouterImage = ownImage()
+		cfg.RouterImage = RouterImageOf("")
 	}
 	s := &Server{cfg: cfg, log: log, store: st, tokenHash: hash, unlock: unlock, external: externalURL(cfg, cfg.Addr)}
 	if err := s.compose(providers, serverID); err != nil {
@@ -190,18 +189,17 @@ func (s *Server) HealthConfig() compute.HealthConfig {
 		}}
 }
 
-// ownImage is the image the local provider makes of this very binary, so
-// a local cluster attached by kubeconfig finds its router image preloaded.
-func ownImage() string {
-	exe, err := os.Executable()
+// RouterImageOf is the image the local provider makes of the kubeml
+// binary bin (the running one if empty): of kubeml-node when it lies
+// beside it from the same build, with the files a dynamic build needs.
+// It is the server's default router image, so a local cluster attached
+// by kubeconfig finds its router image preloaded; "" if bin is unreadable.
+func RouterImageOf(bin string) string {
+	ref, err := local.ImageRef(bin)
 	if err != nil {
 		return ""
 	}
-	tag, err := image.ContentTag(exe)
-	if err != nil {
-		return ""
-	}
-	return local.KubemlRepo + ":" + tag
+	return ref
 }
 
 // ensureServerID names this server (in attachment records) for good.

@@ -7,12 +7,13 @@ import (
 	"strings"
 
 	"github.com/kubeml/kubeml/internal/image"
+	"github.com/kubeml/kubeml/internal/kubeobj"
 )
 
 // Image repositories of the images a local node gets without a registry.
 const (
-	KubemlRepo = "kubeml.local/kubeml"
-	PauseRepo  = "kubeml.local/pause"
+	KubemlRepo = kubeobj.LocalRegistry + "/kubeml"
+	PauseRepo  = kubeobj.LocalRegistry + "/pause"
 )
 
 // NodeBinaryName is the lean in-cluster kubeml binary (cmd/kubeml-node).
