@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 
@@ -83,6 +84,9 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 	if err != nil {
 		return nil, "", err
 	}
+	if err := m.takeBackOrphanedClaim(ctx, plan.cs); err != nil {
+		return nil, "", err
+	}
 	out, p := plan.compute, plan.compute.Properties.Properties
 	p.Preflight = m.report(ctx, id, plan)
 	if err := preflightError(p.Preflight); err != nil {
@@ -133,6 +137,32 @@ func (m *Manager) attach(ctx context.Context, id api.ResourceID, c api.Compute) 
 		return nil, "", err
 	}
 	return out, opID, nil
+}
+
+// claimGrace is how old this server's claim on a cluster must be, with
+// no compute of its name recorded, before an attach takes it back: a
+// server that stopped between claiming the cluster and recording the
+// compute (milliseconds apart) left it, and nothing else would remove it.
+const claimGrace = time.Minute
+
+// takeBackOrphanedClaim releases the cluster's attachment record when it
+// is this server's, older than claimGrace, for a compute the server has
+// no record of.
+func (m *Manager) takeBackOrphanedClaim(ctx context.Context, cs kubernetes.Interface) error {
+	cur, err := attach.ReadAttachment(ctx, cs)
+	if err != nil || cur == nil || cur.ServerID != m.cfg.ServerID || m.cfg.Now().Sub(cur.Time) < claimGrace {
+		return err
+	}
+	ws, err := api.ParseResourceID(cur.WorkspaceID)
+	if err != nil {
+		return nil // not a record this server wrote
+	}
+	cid := api.ComputeID(ws.Subscription, ws.ResourceGroup, ws.Name, cur.ComputeName)
+	if _, err := m.cfg.Store.Get(ctx, cid.String()); !errors.Is(err, store.ErrNotFound) {
+		return err // the compute exists (nil), or the store failed
+	}
+	m.cfg.Log.Warn("taking back this server's claim on a cluster: no compute was recorded for it", "compute", cid.String(), "claimed", cur.Time)
+	return attach.Release(ctx, cs, *cur)
 }
 
 // checkAttachRequest runs the attach chain on the request.
