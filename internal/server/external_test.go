@@ -51,11 +51,16 @@ func TestURLsTheServerHandsOutIgnoreTheHostHeader(t *testing.T) {
 		mustBeOurs(resp.Header.Get("Azure-AsyncOperation"))
 		s.wait(resp.Header)
 	}
-	resp := send("DELETE", ws+"/computes/hostc2"+av+"&underlyingResourceAction=Delete", nil)
-	mustBeOurs(resp.Header.Get("Azure-AsyncOperation"), resp.Header.Get("Location"))
 	var page api.ComputeList
 	if err := json.NewDecoder(send("GET", ws+"/computes"+av, nil).Body).Decode(&page); err != nil {
 		t.Fatal(err)
 	}
 	mustBeOurs(page.NextLink)
+	for _, name := range []string{"hostc1", "hostc2"} { // the provider is shared: leave no cluster
+		resp := send("DELETE", ws+"/computes/"+name+av+"&underlyingResourceAction=Delete", nil)
+		mustBeOurs(resp.Header.Get("Azure-AsyncOperation"), resp.Header.Get("Location"))
+		if op := s.wait(resp.Header); op.Status != api.StatusSucceeded {
+			t.Fatalf("delete %s: %+v", name, op)
+		}
+	}
 }
