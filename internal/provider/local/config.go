@@ -94,7 +94,7 @@ authorization:
   mode: Webhook
 tlsCertFile: {{.Cert}}
 tlsPrivateKeyFile: {{.Key}}
-podLogsDirectory: {{.P.podLogs}}
+podLogsDir: {{.P.podLogs}}
 protectKernelDefaults: false
 failSwapOn: false
 evictionHard:

@@ -69,6 +69,11 @@ func TestLocalClustersRunPodsAndLeaveNothingBehind(t *testing.T) {
 			t.Errorf("%s: logs = %q, %v; want the request logged", c.Name, logs, err)
 		}
 		kubectlLogs(t, kc)
+		// The node keeps pod logs in its own state dir, not the host's
+		// /var/log/pods that every cluster would share.
+		if m, _ := filepath.Glob(filepath.Join(env.Root, "local", c.Name, "pod-logs", "default_probe_*", "*", "*.log")); len(m) == 0 {
+			t.Errorf("%s: no log file of pod probe under the cluster's pod-logs", c.Name)
+		}
 	}
 
 	// Deleting alpha leaves beta working.
@@ -81,6 +86,9 @@ func TestLocalClustersRunPodsAndLeaveNothingBehind(t *testing.T) {
 	ip := podIP(t, clients["beta"])
 	if body := httpGet(t, "http://"+net.JoinHostPort(ip, "8080")+"/"); !strings.HasPrefix(body, "kubeml ") {
 		t.Errorf("beta's pod after deleting alpha answered %q", body)
+	}
+	if logs, err := clients["beta"].CoreV1().Pods("default").GetLogs("probe", &corev1.PodLogOptions{}).DoRaw(ctx); err != nil || !strings.Contains(string(logs), "GET / from") {
+		t.Errorf("beta's logs after deleting alpha = %q, %v", logs, err)
 	}
 	if err := p.Delete(ctx, "beta", nil); err != nil {
 		t.Fatal(err)
