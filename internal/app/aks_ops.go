@@ -90,7 +90,10 @@ func newAKSGetCredentials(c *cli) *cobra.Command {
 		Short: "Get the kubeconfig of a managed Kubernetes cluster and merge it into a file",
 		Long: fmt.Sprintf(`get-credentials merges the cluster's kubeconfig into --file (default
 %s), as context NAME (NAME-admin with --admin), and makes it the
-current context. --file - prints the kubeconfig instead.`, defaultKubeconfig()),
+current context. --file - prints the kubeconfig instead. Without --admin
+it is the cluster user's credential: on AKS Azure's own, on kubeml's
+local and simulated clusters a certificate bound to the read-only "view"
+role; --admin gives the cluster admin's.`, defaultKubeconfig()),
 		Example: "  kubeml aks get-credentials -n mycluster -g myresourcegroup\n  kubeml aks get-credentials -n mycluster -g myresourcegroup --admin -f - > admin.kubeconfig",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -176,6 +176,35 @@ func (m *Manager) List(ctx context.Context, sub, rg string) ([]api.ManagedCluste
 
 // Kubeconfig returns a cluster's kubeconfig from its provider.
 func (m *Manager) Kubeconfig(ctx context.Context, id api.ResourceID) ([]byte, error) {
+	p, err := m.readyProvider(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return p.Kubeconfig(ctx, ProviderName(id))
+}
+
+// UserKubeconfig returns the cluster user's credentials, distinct from
+// the admin's: AKS's own, or on host clusters a certificate with
+// read-only rights. A provider without them is refused with the reason.
+func (m *Manager) UserKubeconfig(ctx context.Context, id api.ResourceID) ([]byte, error) {
+	p, err := m.readyProvider(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	u, ok := p.(provider.UserCredentials)
+	if !ok {
+		return nil, fault.New(fault.Invalid, "NotSupported", "clusters of provider %s have no user credentials apart from the admin's: use listClusterAdminCredential", p.Name())
+	}
+	kc, err := u.UserKubeconfig(ctx, ProviderName(id))
+	if errors.Is(err, provider.ErrInvalid) {
+		return nil, fault.New(fault.Conflict, "NoUserCredentials", "%s", strings.TrimSuffix(err.Error(), ": "+provider.ErrInvalid.Error()))
+	}
+	return kc, err
+}
+
+// readyProvider returns the provider of a cluster whose credentials may
+// be handed out (it is Succeeded or being scaled).
+func (m *Manager) readyProvider(ctx context.Context, id api.ResourceID) (provider.Provider, error) {
 	var mc api.ManagedCluster
 	if _, err := store.GetJSON(ctx, m.cfg.Store, id.String(), &mc); err != nil {
 		return nil, err
@@ -183,11 +212,7 @@ func (m *Manager) Kubeconfig(ctx context.Context, id api.ResourceID) ([]byte, er
 	if mc.Properties.ProvisioningState != api.StateSucceeded && mc.Properties.ProvisioningState != api.StateUpdating {
 		return nil, fault.New(fault.Conflict, "ClusterNotReady", "managed cluster %s is %s", id.Name, mc.Properties.ProvisioningState)
 	}
-	p, err := m.ProviderFor(mc.Location)
-	if err != nil {
-		return nil, err
-	}
-	return p.Kubeconfig(ctx, ProviderName(id))
+	return m.ProviderFor(mc.Location)
 }
 
 // Versions lists the Kubernetes versions of a location's provider.

@@ -43,6 +43,10 @@ type Files struct {
 	APIServerCert, APIServerKey string
 	// AdminCert is a client certificate: CN kubernetes-admin, O system:masters.
 	AdminCert, AdminKey string
+	// UserCert is the cluster user's client certificate (what AKS's
+	// listClusterUserCredential hands out): CN clusterUser, O UserGroup,
+	// with only the rights the cluster grants that group.
+	UserCert, UserKey string
 	// APIServerKubeletClientCert is the apiserver's client certificate towards
 	// kubelets: CN kube-apiserver-kubelet-client, O system:masters.
 	APIServerKubeletClientCert, APIServerKubeletClientKey string

@@ -42,6 +42,9 @@ type leaf struct {
 	cert, key *string
 }
 
+// UserGroup is the group of the cluster user's certificate.
+const UserGroup = "kubeml:cluster-users"
+
 func leaves(o Options, f *Files) []leaf {
 	ls := []leaf{
 		{certSpec{
@@ -57,6 +60,12 @@ func leaves(o Options, f *Files) []leaf {
 			orgs:   []string{"system:masters"},
 			usages: clientAuth,
 		}, &f.AdminCert, &f.AdminKey},
+		{certSpec{
+			name:   "user",
+			cn:     "clusterUser",
+			orgs:   []string{UserGroup},
+			usages: clientAuth,
+		}, &f.UserCert, &f.UserKey},
 		{certSpec{
 			name:   "apiserver-kubelet-client",
 			cn:     "kube-apiserver-kubelet-client",

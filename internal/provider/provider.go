@@ -44,6 +44,14 @@ type Resumer interface {
 	Resume(ctx context.Context, name string, progress Progress) (*Cluster, error)
 }
 
+// UserCredentials is implemented by providers that hand out a cluster
+// user's credentials distinct from the admin's (AKS's
+// listClusterUserCredential): a kubeconfig with only the rights the
+// cluster grants its users.
+type UserCredentials interface {
+	UserKubeconfig(ctx context.Context, name string) ([]byte, error)
+}
+
 // Spec describes a cluster to create.
 type Spec struct {
 	Name              string            `json:"name"`

@@ -175,13 +175,13 @@ func (s *Server) managedClusters(w http.ResponseWriter, r *http.Request, rt rout
 	switch {
 	case rt.action != "" && r.Method == http.MethodPost &&
 		(strings.EqualFold(rt.action, "listClusterUserCredential") || strings.EqualFold(rt.action, "listClusterAdminCredential")):
-		kc, err := s.clusters.Kubeconfig(ctx, id)
+		name, get := "clusterUser", s.clusters.UserKubeconfig
+		if strings.EqualFold(rt.action, "listClusterAdminCredential") {
+			name, get = "clusterAdmin", s.clusters.Kubeconfig
+		}
+		kc, err := get(ctx, id)
 		if err != nil {
 			return err
-		}
-		name := "clusterUser"
-		if strings.EqualFold(rt.action, "listClusterAdminCredential") {
-			name = "clusterAdmin"
 		}
 		writeJSON(w, http.StatusOK, api.CredentialResults{Kubeconfigs: []api.CredentialResult{{Name: name, Value: kc}}})
 	case rt.action != "" && r.Method == http.MethodPost && strings.EqualFold(rt.action, "start"):

@@ -191,6 +191,12 @@ func (p *Provider) Kubeconfig(ctx context.Context, name string) ([]byte, error) 
 	return p.credentials(ctx, p.cfg.ResourceGroup, name, false)
 }
 
+// UserKubeconfig implements provider.UserCredentials: Azure's own cluster
+// user credentials.
+func (p *Provider) UserKubeconfig(ctx context.Context, name string) ([]byte, error) {
+	return p.credentials(ctx, p.cfg.ResourceGroup, name, false)
+}
+
 func (p *Provider) credentials(ctx context.Context, rg, name string, admin bool) ([]byte, error) {
 	var kcs []*armcontainerservice.CredentialResult
 	if admin {

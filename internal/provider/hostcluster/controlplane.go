@@ -67,6 +67,13 @@ func (c *ControlPlane) PKI() (pki.Files, error) {
 	if err := writeIfChanged(c.KubeconfigPath(), kc); err != nil {
 		return pki.Files{}, err
 	}
+	ukc, err := pki.KubeconfigFromFiles(c.Rec.Spec.Name, c.Server(), f.CACert, f.UserCert, f.UserKey)
+	if err != nil {
+		return pki.Files{}, err
+	}
+	if err := writeIfChanged(c.UserKubeconfigPath(), ukc); err != nil {
+		return pki.Files{}, err
+	}
 	c.files = &f
 	return f, nil
 }
@@ -78,6 +85,9 @@ func (c *ControlPlane) Server() string {
 
 // KubeconfigPath is the admin kubeconfig file the components use.
 func (c *ControlPlane) KubeconfigPath() string { return filepath.Join(c.Dir, "admin.kubeconfig") }
+
+// UserKubeconfigPath is the cluster user's kubeconfig file.
+func (c *ControlPlane) UserKubeconfigPath() string { return filepath.Join(c.Dir, "user.kubeconfig") }
 
 // Ensure starts every control plane process that is not running and waits
 // until the API server is ready. Running processes are kept (adopted).
