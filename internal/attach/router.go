@@ -95,6 +95,9 @@ func InstallRouter(ctx context.Context, cs kubernetes.Interface, s Router) ([]ku
 		func() (kubeobj.Object, error) {
 			return kubeobj.Apply(ctx, core.ConfigMaps(Namespace), "ConfigMap", routerConfig(s), nil)
 		},
+		func() (kubeobj.Object, error) { // before the Deployment that reads it
+			return kubeobj.Apply(ctx, core.Secrets(Namespace), "Secret", routerMetrics(), keepMetricsToken)
+		},
 		func() (kubeobj.Object, error) {
 			return kubeobj.Apply(ctx, cs.AppsV1().Deployments(Namespace), "Deployment", routerDeployment(s), nil)
 		},

@@ -1,6 +1,8 @@
 package attach
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"net"
 	"strconv"
 
@@ -12,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/kubeml/kubeml/internal/kubeobj"
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // routerLabels select the router's pods.
@@ -94,6 +97,8 @@ func routerDeployment(s Router) *appsv1.Deployment {
 			Env: []corev1.EnvVar{
 				{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
 				{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+				{Name: routing.MetricsTokenEnv, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+					LocalObjectReference: corev1.LocalObjectReference{Name: routing.MetricsSecret}, Key: "token"}}},
 			},
 			Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: int32(s.Port), Protocol: corev1.ProtocolTCP}},
 			ReadinessProbe: probe("/readyz"),
@@ -157,6 +162,21 @@ func routerService(s Router) *corev1.Service {
 
 // RouterTLSName names the Secret holding the router's certificate.
 const RouterTLSName = "kubeml-router-tls"
+
+// routerMetrics is the Secret of the token the router's /metrics wants;
+// keepMetricsToken keeps the one a cluster has across re-installs.
+func routerMetrics() *corev1.Secret {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return &corev1.Secret{ObjectMeta: kubeobj.Meta(Namespace, routing.MetricsSecret, routerLabels()), Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{"token": []byte(base64.RawURLEncoding.EncodeToString(b))}}
+}
+
+func keepMetricsToken(cur, obj *corev1.Secret) {
+	if len(cur.Data["token"]) > 0 {
+		obj.Data = cur.Data
+	}
+}
 
 func routerTLS(s Router) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: kubeobj.Meta(Namespace, RouterTLSName, routerLabels()), Type: corev1.SecretTypeTLS,

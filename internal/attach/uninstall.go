@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeml/kubeml/internal/kubeobj"
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // NamespaceDeleteTimeout bounds Uninstall's wait for Namespace to go.
@@ -37,6 +38,9 @@ func Uninstall(ctx context.Context, cs kubernetes.Interface, a Attachment) error
 		func() error { return kubeobj.Remove(ctx, cs.AppsV1().Deployments(Namespace), ns("Deployment")) },
 		func() error {
 			return kubeobj.Remove(ctx, core.Secrets(Namespace), kubeobj.Object{Kind: "Secret", Namespace: Namespace, Name: RouterTLSName})
+		},
+		func() error {
+			return kubeobj.Remove(ctx, core.Secrets(Namespace), kubeobj.Object{Kind: "Secret", Namespace: Namespace, Name: routing.MetricsSecret})
 		},
 		func() error {
 			return kubeobj.Remove(ctx, core.ConfigMaps(Namespace), kubeobj.Object{Kind: "ConfigMap", Namespace: Namespace, Name: RouterConfigName})

@@ -41,6 +41,9 @@ func ApplyWebService(ctx context.Context, cs kubernetes.Interface, ws WebService
 	if err != nil {
 		return err
 	}
+	if err := writePodTokens(ctx, cs, &ws); err != nil { // before the pods that mount it
+		return err
+	}
 	uploaded := map[string]bool{}
 	for _, v := range ws.Versions {
 		if !uploaded[v.Model.SHA256] {
@@ -102,6 +105,9 @@ func UpdateRouting(ctx context.Context, cs kubernetes.Interface, ws WebService) 
 	if len(ws.Versions) > 0 {
 		vs = ws.Versions
 	}
+	if err := writePodTokens(ctx, cs, &ws); err != nil { // the pods' first: they learn Next before the router sends it
+		return err
+	}
 	r, err := fillRouting(ws.Routing, ws.Name, ws.Namespace, vs)
 	if err != nil {
 		return fmt.Errorf("failed to update routing of %s: %w", ws.Name, err)
@@ -138,6 +144,9 @@ func applyRetry[T metav1.Object](ctx context.Context, c kubeobj.Client[T], kind 
 func DeleteWebService(ctx context.Context, cs kubernetes.Interface, namespace, name string) error {
 	secret := kubeobj.Object{Kind: "Secret", Namespace: routing.Namespace, Name: routing.SecretName(name)}
 	if err := kubeobj.Remove(ctx, cs.CoreV1().Secrets(routing.Namespace), secret); err != nil {
+		return err
+	}
+	if err := deletePodTokens(ctx, cs, namespace, name); err != nil {
 		return err
 	}
 	deps, err := serviceDeployments(ctx, cs, namespace, name)

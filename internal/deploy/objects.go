@@ -90,6 +90,7 @@ func modelDeployment(ws WebService, v Version) *appsv1.Deployment {
 		}},
 		Volumes: []corev1.Volume{modelVolume(m)},
 	}
+	withPodTokens(ws, &pod)
 	replicas, history := v.Replicas, int32(2)
 	zero, one := intstr.FromInt32(0), intstr.FromInt32(1)
 	return &appsv1.Deployment{

@@ -35,6 +35,9 @@ type WebService struct {
 	ImagePullPolicy corev1.PullPolicy // default kubeobj.PullPolicy(Image)
 	// Versions are the endpoint's versions (1 to 6).
 	Versions []Version
+	// PodTokens, when set, make the service's pods answer only requests
+	// that carry one of them, which the router adds.
+	PodTokens *PodTokens
 	// Routing is how the router serves the service. Its versions are
 	// matched to Versions by name; their Deployment, Service and Port are
 	// filled in, and versions it lacks are added.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeml/kubeml/internal/clustertest"
@@ -89,6 +90,7 @@ func TestWebServiceServesOnALocalCluster(t *testing.T) {
 	good := modelFile("binary_logistic.json", data, nil)
 	good.Framework = "xgboost"
 	ws, broken := service("cancer", good), service("broken", modelFile("notes.txt", []byte("not a model\n"), nil))
+	ws.PodTokens = &deploy.PodTokens{Current: "tok-current", Next: "tok-next"}
 	for _, s := range []deploy.WebService{ws, broken} {
 		if err := deploy.ApplyWebService(ctx, cs, s, nil); err != nil {
 			t.Fatal(err)
@@ -107,10 +109,31 @@ func TestWebServiceServesOnALocalCluster(t *testing.T) {
 	rows, want := xgbRows(t)
 	body, _ := json.Marshal(map[string]any{"data": rows})
 	url := "http://" + net.JoinHostPort(pods.Items[0].Status.PodIP, strconv.Itoa(routing.ModelPort)) + "/score"
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Post(url, "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
+	post := func(token string) *http.Response {
+		req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set(routing.PodTokenHeader, token)
+		}
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
 	}
+	// Only the router, which has the service's pod token, may score.
+	for token, code := range map[string]int{"": 401, "not-the-token": 401, "tok-next": 200} {
+		if resp := post(token); resp.StatusCode != code {
+			t.Errorf("POST %s with pod token %q: %d, want %d", url, token, resp.StatusCode, code)
+		} else {
+			resp.Body.Close()
+		}
+	}
+	if sec, err := cs.CoreV1().Secrets(routing.Namespace).Get(ctx, routing.SecretName("cancer"), metav1.GetOptions{}); err != nil ||
+		!strings.Contains(string(sec.Data[routing.SecretKey]), `"podToken":"tok-current"`) {
+		t.Errorf("the routing Secret does not give the router the current pod token: %v", err)
+	}
+	resp := post("tok-current")
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	var got [][]float64
@@ -136,5 +159,8 @@ func TestWebServiceServesOnALocalCluster(t *testing.T) {
 		if err := deploy.DeleteWebService(ctx, cs, "models", s); err != nil {
 			t.Error(err)
 		}
+	}
+	if _, err := cs.CoreV1().Secrets("models").Get(ctx, "cancer-pod-token", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the pod token Secret after the delete: %v", err)
 	}
 }

@@ -49,7 +49,7 @@ It uses the pod's service account unless --kubeconfig is given.`,
 			}
 			r := router.New(router.Config{
 				Listen: listen, Version: s.version, Log: slog.New(h), TLSCertFile: certFile, TLSKeyFile: keyFile,
-				Kube: kube, Namespace: namespace, PeerService: peers,
+				Kube: kube, Namespace: namespace, PeerService: peers, MetricsToken: os.Getenv(routing.MetricsTokenEnv),
 				Autoscale: router.AutoscaleConfig{Identity: os.Getenv("POD_NAME")},
 			})
 			return r.Run(cmd.Context())

@@ -26,6 +26,7 @@ import (
 type serveModelFlags struct {
 	model, partsDir, sha, framework string
 	name, version, listen, fileName string
+	podTokens                       string
 	size                            int64
 	drain                           time.Duration
 }
@@ -61,6 +62,7 @@ sending requests first, then finishes the requests in flight and exits.`,
 	fl.StringVar(&f.version, "version", "", "the model's version")
 	fl.StringVar(&f.listen, "listen", ":"+strconv.Itoa(routing.ModelPort), "address to listen on")
 	fl.DurationVar(&f.drain, "drain", 3*time.Second, "how long to keep serving after SIGTERM")
+	fl.StringVar(&f.podTokens, "pod-token-dir", "", "directory of the pod tokens (files current and next) that every request but the health probes must carry in "+routing.PodTokenHeader+" (default: none required)")
 	return cmd
 }
 
@@ -80,7 +82,14 @@ func serveModel(ctx context.Context, log *slog.Logger, f *serveModelFlags, serve
 		return fmt.Errorf("%s: %w", serving.ModelLoadFailedText, err)
 	}
 	defer m.Close()
-	h := serving.NewHandler(m, serving.Options{Name: f.name, Version: f.version, Logger: log, ServerVersion: serverVersion})
+	opts := serving.Options{Name: f.name, Version: f.version, Logger: log, ServerVersion: serverVersion}
+	if f.podTokens != "" {
+		if opts.PodTokens, err = serving.LoadPodTokens(f.podTokens); err != nil {
+			return err
+		}
+		go opts.PodTokens.Refresh(ctx, 5*time.Second)
+	}
+	h := serving.NewHandler(m, opts)
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("failed to listen on %s: %w", f.listen, err)

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kubeml/kubeml/internal/routing"
 	"github.com/valyala/fasthttp"
 )
 
@@ -103,12 +104,17 @@ type countingReader struct {
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	if c.tooLarge {
+		return 0, errRequestTooLarge
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	c.eof = c.eof || err == io.EOF
 	if c.n > maxRequest {
+		// Pass on what is within the limit; the next read fails (a
+		// reader's error alongside bytes may be ignored by the caller).
 		c.tooLarge = true
-		return n, errRequestTooLarge
+		return n - int(c.n-maxRequest), nil
 	}
 	return n, err
 }
@@ -206,6 +212,9 @@ func (p *proxy) forward(ctx context.Context, rc *fasthttp.RequestCtx, addr strin
 		}
 	}
 	out.Header.Set(VersionHeader, v.cfg.Name)
+	if v.podToken != "" {
+		out.Header.Set(routing.PodTokenHeader, v.podToken)
+	}
 	if b.stream != nil {
 		out.SetBodyStream(b.stream, int(b.length))
 	} else {
@@ -253,7 +262,7 @@ func connectionHeader(h *fasthttp.RequestHeader) string {
 // out of the request to the pod.
 func dropRequestHeader(k string) bool {
 	switch k {
-	case "Host", "Content-Length", "Authorization", "Expect", VersionHeader:
+	case "Host", "Content-Length", "Authorization", "Expect", VersionHeader, routing.PodTokenHeader:
 		return true
 	}
 	return hopByHop(k)

@@ -48,6 +48,9 @@ type Config struct {
 	// Now is the clock that times requests, checks token expiry and
 	// times the autoscaler's down-delay (default time.Now).
 	Now func() time.Time
+	// MetricsToken, when set, is the bearer token GET /metrics wants (the
+	// metrics name every service).
+	MetricsToken string
 	// Ready, if set, is called by Run with the bound address once it listens
 	// and is marked ready (useful with Listen "127.0.0.1:0").
 	Ready func(addr string)

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -32,7 +33,7 @@ func (r *Router) fixedRoutes() map[string]fixedRoute {
 			}
 			writeText(rc, http.StatusOK, "ok")
 		}},
-		"/metrics": {methods: get, serve: fasthttpadaptor.NewFastHTTPHandler(r.metrics.handler)},
+		"/metrics": {methods: get, serve: r.metricsAuthorized(fasthttpadaptor.NewFastHTTPHandler(r.metrics.handler))},
 		"/v2": {methods: get, oip: true, serve: func(rc *fasthttp.RequestCtx) {
 			writeJSON(rc, http.StatusOK, map[string]any{
 				"name": "kubeml-router", "version": r.cfg.Version, "extensions": []string{},
@@ -226,4 +227,20 @@ func answer(rc *fasthttp.RequestCtx, status int, ctype string, body []byte) {
 	rc.Response.Header.Set("X-Content-Type-Options", "nosniff")
 	rc.Response.SetStatusCode(status)
 	rc.Response.SetBody(body)
+}
+
+// metricsAuthorized guards the metrics with the configured token.
+func (r *Router) metricsAuthorized(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	if r.cfg.MetricsToken == "" {
+		return next
+	}
+	want := []byte("Bearer " + r.cfg.MetricsToken)
+	return func(rc *fasthttp.RequestCtx) {
+		if subtle.ConstantTimeCompare(rc.Request.Header.Peek("Authorization"), want) != 1 {
+			rc.Response.Header.Set("WWW-Authenticate", `Bearer realm="kubeml-router-metrics"`)
+			writeText(rc, http.StatusUnauthorized, "the router's metrics need its metrics token: Authorization: Bearer <token>")
+			return
+		}
+		next(rc)
+	}
 }

@@ -39,10 +39,11 @@ type service struct {
 
 // version is one version of a service.
 type version struct {
-	cfg     routing.Version
-	weight  float64 // share of unpinned traffic, 0-100
-	pool    *pool
-	metrics *versionMetrics
+	cfg      routing.Version
+	podToken string  // the service's, sent to its pods
+	weight   float64 // share of unpinned traffic, 0-100
+	pool     *pool
+	metrics  *versionMetrics
 }
 
 // parseRouting decodes and checks a routing Secret's JSON (the name
@@ -99,7 +100,7 @@ func newService(sr routing.Service, poolFor func(routing.Version) *pool, m *metr
 	for _, vr := range sr.Versions {
 		p := poolFor(vr)
 		p.setMax(s.maxConc)
-		s.versions = append(s.versions, &version{cfg: vr, pool: p, metrics: m.forVersion(sr.Name, vr.Name)})
+		s.versions = append(s.versions, &version{cfg: vr, podToken: sr.PodToken, pool: p, metrics: m.forVersion(sr.Name, vr.Name)})
 	}
 	s.invalid = s.setWeights()
 	return s

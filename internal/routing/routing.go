@@ -42,6 +42,10 @@ type Service struct {
 	// TokenAuthEnabled requires a token signed with TokenKey (base64).
 	TokenAuthEnabled bool   `json:"tokenAuthEnabled"`
 	TokenKey         string `json:"tokenKey,omitempty"`
+	// PodToken is what the router sends model pods in PodTokenHeader: the
+	// pods answer only requests that carry it (or the next token), so no
+	// other process in the cluster can score around the router's keys.
+	PodToken string `json:"podToken,omitempty"`
 	// ScoringTimeoutMs bounds one scoring request end to end.
 	ScoringTimeoutMs int `json:"scoringTimeoutMs"`
 	// MaxConcurrentRequestsPerContainer bounds what one model pod gets at
@@ -77,3 +81,14 @@ type Autoscale struct {
 	MaxReplicas       int `json:"maxReplicas"`
 	TargetUtilization int `json:"targetUtilization"`
 }
+
+// PodTokenHeader carries the service's pod token from the router to its
+// model pods.
+const PodTokenHeader = "X-Kubeml-Pod-Token"
+
+// MetricsTokenEnv is the router's environment variable holding the token
+// its /metrics wants; MetricsSecret (key "token", in Namespace) holds it.
+const (
+	MetricsTokenEnv = "KUBEML_ROUTER_METRICS_TOKEN"
+	MetricsSecret   = "kubeml-router-metrics"
+)

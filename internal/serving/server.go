@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kubeml/kubeml/internal/routing"
 	"github.com/kubeml/kubeml/internal/serving/model"
 )
 
@@ -31,6 +32,9 @@ type Options struct {
 	// ServerVersion is reported by GET /v2; default the binary's module
 	// version, or "dev".
 	ServerVersion string
+	// PodTokens, when set, are required (in routing.PodTokenHeader) on
+	// every request but the health probes: only the router may score.
+	PodTokens *PodTokens
 }
 
 // Pooled buffers larger than this are dropped rather than kept.
@@ -79,6 +83,10 @@ func NewHandler(m model.Model, opts Options) http.Handler {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if t := h.opts.PodTokens; t != nil && !probePath(r.URL.Path) && !t.Allow(r.Header.Get(routing.PodTokenHeader)) {
+		writeError(w, http.StatusUnauthorized, "model pods answer only kubeml's router: score through the service's scoring URI")
+		return
+	}
 	switch path := r.URL.Path; path {
 	case "/":
 		if allow(w, r, http.MethodGet) {
@@ -112,6 +120,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint at %q", clip(path)))
 	}
+}
+
+// probePath reports whether path is a health probe's, which the kubelet
+// calls without a token.
+func probePath(path string) bool {
+	return path == "/" || path == "/v2/health/live" || path == "/v2/health/ready"
 }
 
 // allow reports whether r's method is method (GET also allowing HEAD),

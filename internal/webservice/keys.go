@@ -33,7 +33,8 @@ func (m *Manager) Keys(ctx context.Context, id api.ResourceID) (*api.ServiceKeys
 }
 
 // RegenerateKey replaces the primary or secondary key, in the workspace
-// and at once in the cluster's router.
+// and at once in the cluster's router, and turns the service's pod
+// tokens one step.
 func (m *Manager) RegenerateKey(ctx context.Context, id api.ResourceID, keyType string) (*api.ServiceKeys, error) {
 	s, err := m.Get(ctx, id)
 	if err != nil {
@@ -57,7 +58,10 @@ func (m *Manager) RegenerateKey(ctx context.Context, id api.ResourceID, keyType 
 			k.SecondaryKey = newKey()
 		}
 		b, _ = json.Marshal(k)
-		return tx.PutSecret(ctx, keysSecret(s.ID), b)
+		if err := tx.PutSecret(ctx, keysSecret(s.ID), b); err != nil {
+			return err
+		}
+		return rotatePodTokens(ctx, tx, s.ID) // the router's token to its pods turns with the keys
 	})
 	if err != nil {
 		return nil, err

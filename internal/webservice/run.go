@@ -89,7 +89,11 @@ func (m *Manager) webService(ctx context.Context, ws api.ResourceID, s *api.Serv
 	if err != nil {
 		return deploy.WebService{}, err
 	}
-	out := deploy.WebService{Name: s.Name, Namespace: p.Namespace, Image: image, Routing: r}
+	tokens, err := m.podTokens(ctx, s.ID)
+	if err != nil {
+		return deploy.WebService{}, err
+	}
+	out := deploy.WebService{Name: s.Name, Namespace: p.Namespace, Image: image, Routing: r, PodTokens: tokens}
 	for _, v := range p.Versions {
 		mv, err := m.Models.Get(ctx, ws, v.Model.Name, v.Model.Version)
 		if err != nil {
