@@ -40,7 +40,10 @@ func (p *probe) start() error {
 	}
 	p.cmd = exec.Command(p.bin, "--data-dir", p.data, "server", "--addr", p.addr, "--location", "sim=simulated")
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
-	if err := p.cmd.Start(); err != nil {
+	err = p.cmd.Start()
+	logf.Close() // the server has its own copy
+	if err != nil {
+		p.cmd = nil
 		return err
 	}
 	return waitFor(30*time.Second, func() (bool, error) {
@@ -57,14 +60,16 @@ func (p *probe) start() error {
 }
 
 // kill ends the server as a crash would.
-func (p *probe) kill() {
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	_, _ = p.cmd.Process.Wait()
-}
+func (p *probe) kill() { p.signal(syscall.SIGKILL) }
 
 // stop ends the server gracefully.
-func (p *probe) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+func (p *probe) stop() { p.signal(syscall.SIGTERM) }
+
+func (p *probe) signal(sig syscall.Signal) {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(sig)
 	_, _ = p.cmd.Process.Wait()
 }
 

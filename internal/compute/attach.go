@@ -162,7 +162,10 @@ func (m *Manager) takeBackOrphanedClaim(ctx context.Context, cs kubernetes.Inter
 		return err // the compute exists (nil), or the store failed
 	}
 	m.cfg.Log.Warn("taking back this server's claim on a cluster: no compute was recorded for it", "compute", cid.String(), "claimed", cur.Time)
-	return attach.Release(ctx, cs, *cur)
+	if err := attach.Release(ctx, cs, *cur); err != nil && !errors.Is(err, attach.ErrAttached) {
+		return err // a concurrent attach that took it first wins: its claim answers this one with 409
+	}
+	return nil
 }
 
 // checkAttachRequest runs the attach chain on the request.

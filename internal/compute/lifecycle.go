@@ -93,11 +93,32 @@ func (m *Manager) noLiveServices(ctx context.Context, c *api.Compute) error {
 
 // ComputeKeys returns the kubeconfig of a compute's cluster.
 func (m *Manager) ComputeKeys(ctx context.Context, id api.ResourceID) (*api.ComputeSecrets, error) {
-	kc, err := m.computeKubeconfig(ctx, id)
+	c, err := m.GetCompute(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return &api.ComputeSecrets{ComputeType: api.ComputeAKS, UserKubeConfig: string(kc), AdminKubeConfig: string(kc)}, nil
+	if kc, ok, err := m.storedKubeconfig(ctx, c); err != nil || ok { // attached by kubeconfig: what it keeps
+		if err != nil {
+			return nil, err
+		}
+		return &api.ComputeSecrets{ComputeType: api.ComputeAKS, UserKubeConfig: string(kc), AdminKubeConfig: string(kc)}, nil
+	}
+	cid, err := api.ParseResourceID(c.Properties.ResourceID)
+	if err != nil {
+		return nil, err
+	}
+	admin, err := m.clusters.Kubeconfig(ctx, cid)
+	if err != nil {
+		return nil, err
+	}
+	user, err := m.clusters.UserKubeconfig(ctx, cid)
+	if fault.Is(err, fault.Invalid) || fault.Is(err, fault.Conflict) { // the provider has none apart from the admin's
+		user, err = admin, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &api.ComputeSecrets{ComputeType: api.ComputeAKS, UserKubeConfig: string(user), AdminKubeConfig: string(admin)}, nil
 }
 
 func (m *Manager) computeKubeconfig(ctx context.Context, id api.ResourceID) ([]byte, error) {

@@ -44,6 +44,26 @@ func serverAddr(dataDir, addr string) (string, error) {
 	return server.DefaultAddr, nil
 }
 
+// readyServer returns a client of this data dir's server when one
+// answers (it may run in the foreground, without up's pid file): its
+// address, CA and token are the data dir's.
+func readyServer(ctx context.Context, dataDir string) (*client.Client, bool) {
+	cfg, err := client.LoadConfig(client.Config{}, os.Getenv, dataDir)
+	if err != nil {
+		return nil, false
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		return nil, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, err := c.Do(ctx, "GET", "/readyz", nil, nil, nil); err != nil {
+		return nil, false
+	}
+	return c, true
+}
+
 // checkFree fails at once when another process listens on addr, naming
 // it, since the server up starts could not.
 func checkFree(addr string) error {
@@ -71,6 +91,9 @@ func ensureServer(ctx context.Context, progress io.Writer, dataDir, addr string)
 	pidFile := serverPidFile(dataDir)
 	started := 0
 	if _, ok := proc.Running(pidFile); !ok {
+		if c, ok := readyServer(ctx, dataDir); ok { // this data dir's, run by hand
+			return c, nil
+		}
 		if err := checkFree(addr); err != nil {
 			return nil, err
 		}

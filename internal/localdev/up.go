@@ -72,8 +72,10 @@ func up(ctx context.Context, s app.Streams, dataDir string, o upOptions) error {
 		return err
 	}
 	if _, ok := proc.Running(serverPidFile(dataDir)); !ok {
-		if err := checkFree(addr); err != nil { // before a long build
-			return err
+		if _, ok := readyServer(ctx, dataDir); !ok {
+			if err := checkFree(addr); err != nil { // before a long build
+				return err
+			}
 		}
 	}
 	if _, err := kube.Build(ctx, s.Err); err != nil {

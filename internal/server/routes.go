@@ -1,7 +1,9 @@
 package server
 
 import (
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -124,6 +126,15 @@ func (s *Server) accepted(w http.ResponseWriter, r *http.Request, status int, op
 func externalURL(cfg Config, addr string) string {
 	if cfg.ExternalURL != "" {
 		return strings.TrimSuffix(cfg.ExternalURL, "/")
+	}
+	// A server listening on every address is reached by its host name,
+	// which its serving certificate names.
+	if host, port, err := net.SplitHostPort(addr); err == nil {
+		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+			if name, err := os.Hostname(); err == nil && name != "" {
+				addr = net.JoinHostPort(name, port)
+			}
+		}
 	}
 	if cfg.Insecure {
 		return "http://" + addr

@@ -78,9 +78,15 @@ func New(cfg Config, providers provider.Registry, log *slog.Logger) (*Server, er
 		return nil, fmt.Errorf("invalid server configuration: %w", err)
 	}
 	// The data dir holds the admin token, the keys and the database: an
-	// existing one is made private too.
-	if err := errors.Join(os.MkdirAll(cfg.DataDir, 0o700), os.Chmod(cfg.DataDir, 0o700)); err != nil {
+	// existing one is made private too, unless it is the user's home (its
+	// files are private on their own).
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("failed to create data dir: %w", err)
+	}
+	if home, _ := os.UserHomeDir(); home == "" || filepath.Clean(home) != filepath.Clean(cfg.DataDir) {
+		if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("failed to make data dir %s private: %w", cfg.DataDir, err)
+		}
 	}
 	unlock, err := lockDataDir(cfg.DataDir)
 	if err != nil {

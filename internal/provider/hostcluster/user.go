@@ -29,11 +29,8 @@ const userBinding = "kubeml-cluster-users"
 // certificate of group pki.UserGroup, bound to the read-only UserRole
 // (the binding is made on first use).
 func (p *Provider) UserKubeconfig(ctx context.Context, name string) ([]byte, error) {
-	unlock, err := p.Store.Lock(name)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
+	// No lock: reading the file and making the binding are idempotent,
+	// and a scale holding the cluster's lock must not keep this waiting.
 	rec, err := p.Store.Load(name)
 	if err != nil {
 		return nil, err
