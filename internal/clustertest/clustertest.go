@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -282,4 +283,16 @@ func ConnectKubeconfig(kubeconfig []byte) ([]byte, kubernetes.Interface, error) 
 	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	return kubeconfig, cs, err
+}
+
+// FreeAddr is a loopback address no one listens on now, for a server a
+// test starts (tests must not depend on kubeml's default port).
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

@@ -47,7 +47,7 @@ func TestUpSurvivesKillsAndDownCleansUp(t *testing.T) {
 	// 1. Kill the server once the cluster's control plane is being made.
 	// The server takes a free port (recorded for the later commands), so
 	// the test passes beside a kubeml that is up on the default one.
-	cmd := exec.Command(env.KubemlBinary, "--data-dir", data, "up", "--addr", freeAddr(t))
+	cmd := exec.Command(env.KubemlBinary, "--data-dir", data, "up", "--addr", clustertest.FreeAddr(t))
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -127,17 +127,6 @@ func TestUpSurvivesKillsAndDownCleansUp(t *testing.T) {
 	if diff := clustertest.SnapshotHost().Diff(before); diff != "" {
 		t.Errorf("left behind after down:\n%s", diff)
 	}
-}
-
-// freeAddr is a loopback address no one listens on now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // An address that another process holds makes up fail at once, naming

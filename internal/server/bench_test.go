@@ -115,7 +115,7 @@ func seedCompute(b *testing.B, s *testServer, ws string) {
 func BenchmarkIdleServerRSS(b *testing.B) {
 	clustertest.Require(b, env)
 	for range b.N {
-		p := startServer(b, b.TempDir(), freeAddr(b))
+		p := startServer(b, b.TempDir(), clustertest.FreeAddr(b))
 		for range 50 {
 			p.call("GET", wsPath("idle")+av, nil)
 		}

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -120,22 +119,13 @@ func (p *process) waitOp(url string) api.Operation {
 	return api.Operation{}
 }
 
-func freeAddr(t testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // The server is SIGKILLed in the middle of a create and of a delete; once
 // started again it finishes both, and no cluster is orphaned.
 func TestServerKilledMidOperationFinishesAfterRestart(t *testing.T) {
 	clustertest.Require(t, env)
 	data := filepath.Join(env.Root, "crash")
 	os.MkdirAll(data, 0o700)
-	addr := freeAddr(t)
+	addr := clustertest.FreeAddr(t)
 	sim := simulated.New(filepath.Join(data, "clusters", "simulated"), kube.Find)
 	p := startServer(t, data, addr)
 	ws := wsPath("crashws")

@@ -142,7 +142,7 @@ func TestARealServerAttachesItsLocalClusterByKubeconfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startServerOn(t, data, freeAddr(t), "local=local")
+	p := startServerOn(t, data, clustertest.FreeAddr(t), "local=local")
 	ws := wsPath("realsrv")
 	if code, _, body := p.call("PUT", ws+av, api.Workspace{Location: "local"}); code != 201 {
 		t.Fatalf("workspace: %d %s", code, body)
