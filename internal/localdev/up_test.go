@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -91,7 +90,7 @@ func TestUpSurvivesKillsAndDownCleansUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ip := runProbe(t, cs, ref)
+	ip := clustertest.RunProbe(t, cs, ref)
 	if body := get(t, ip); !strings.HasPrefix(body, "kubeml ") {
 		t.Fatalf("pod answered %q", body)
 	}
@@ -183,31 +182,6 @@ func client(t *testing.T, kubeconfig string) kubernetes.Interface {
 		t.Fatal(err)
 	}
 	return kubernetes.NewForConfigOrDie(cfg)
-}
-
-func runProbe(t *testing.T, cs kubernetes.Interface, image string) string {
-	t.Helper()
-	ctx := context.Background()
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: "default"},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name: "probe", Image: image, ImagePullPolicy: corev1.PullNever,
-			Args: []string{"probe-server", "--listen", ":8080"},
-		}}},
-	}
-	if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		p, err := cs.CoreV1().Pods("default").Get(ctx, "probe", metav1.GetOptions{})
-		if err == nil && p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "" {
-			return p.Status.PodIP
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatal("probe pod did not run")
-	return ""
 }
 
 func get(t *testing.T, ip string) string {

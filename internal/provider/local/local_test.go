@@ -14,8 +14,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeml/kubeml/internal/clustertest"
@@ -59,7 +57,7 @@ func TestLocalClustersRunPodsAndLeaveNothingBehind(t *testing.T) {
 			t.Fatal(err)
 		}
 		clients[c.Name] = cs
-		ip := runProbe(t, cs, c.KubemlImage)
+		ip := clustertest.RunProbe(t, cs, c.KubemlImage)
 		body := httpGet(t, "http://"+net.JoinHostPort(ip, "8080")+"/")
 		if !strings.HasPrefix(body, "kubeml ") || !strings.Contains(body, "probe") {
 			t.Errorf("%s: pod answered %q, want kubeml's greeting from pod probe", c.Name, body)
@@ -83,7 +81,7 @@ func TestLocalClustersRunPodsAndLeaveNothingBehind(t *testing.T) {
 	if _, err := p.Get(ctx, "alpha"); !errors.Is(err, provider.ErrNotFound) {
 		t.Errorf("Get(alpha) after delete: %v, want ErrNotFound", err)
 	}
-	ip := podIP(t, clients["beta"])
+	ip := clustertest.ProbeIP(t, clients["beta"])
 	if body := httpGet(t, "http://"+net.JoinHostPort(ip, "8080")+"/"); !strings.HasPrefix(body, "kubeml ") {
 		t.Errorf("beta's pod after deleting alpha answered %q", body)
 	}
@@ -134,43 +132,6 @@ func TestLocalRefusesWhatItCannotBe(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
-	}
-}
-
-// runProbe runs kubeml's image as an HTTP server and returns its pod IP.
-func runProbe(t *testing.T, cs kubernetes.Interface, image string) string {
-	t.Helper()
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: "default"},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name: "probe", Image: image, ImagePullPolicy: corev1.PullNever,
-			Args:           []string{"probe-server", "--listen", ":8080"},
-			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(8080)}}, PeriodSeconds: 1},
-		}}},
-	}
-	if _, err := cs.CoreV1().Pods("default").Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	return podIP(t, cs)
-}
-
-// podIP waits for the probe pod to be Ready and returns its IP.
-func podIP(t *testing.T, cs kubernetes.Interface) string {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		p, err := cs.CoreV1().Pods("default").Get(context.Background(), "probe", metav1.GetOptions{})
-		if err == nil && p.Status.PodIP != "" {
-			for _, c := range p.Status.Conditions {
-				if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-					return p.Status.PodIP
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("probe pod not ready: %v %+v", err, p)
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 
