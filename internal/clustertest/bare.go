@@ -15,13 +15,13 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubeml/kubeml/internal/proc"
 	"github.com/kubeml/kubeml/internal/provider"
 	"github.com/kubeml/kubeml/internal/provider/hostcluster"
+	"github.com/kubeml/kubeml/internal/provider/local"
 )
 
 // Phases are the times (seconds from the start) at which a cluster's
@@ -64,7 +64,7 @@ func BareRun(b testing.TB, p provider.Provider, name string) Phases {
 			b.Fatalf("containerd never opened %s", sock)
 		}
 	}
-	tar := imageTarball(b)
+	tar := imageTarball(b, image)
 	if out, err := exec.Command("ctr", "--address", sock, "-n", "k8s.io", "images", "import", tar).CombinedOutput(); err != nil {
 		b.Fatalf("ctr import: %v: %s", err, out)
 	}
@@ -161,33 +161,25 @@ func startBare(b testing.TB, dir, name string, argv []string) {
 	}
 }
 
-func imageTarball(b testing.TB) string {
-	d, _ := os.UserCacheDir()
-	m, _ := filepath.Glob(filepath.Join(d, "kubeml", "images", "*.tar"))
-	if len(m) == 0 {
-		b.Fatal("no cached image tarball")
+// imageTarball is the cached tarball of image, which the cluster made
+// from this test's kubeml (not merely the newest: other builds share the
+// cache).
+func imageTarball(b testing.TB, image string) string {
+	path, err := local.TarballPath(image)
+	if err == nil {
+		_, err = os.Stat(path)
 	}
-	newest := m[0]
-	for _, f := range m {
-		if fi, _ := os.Stat(f); fi != nil {
-			if nf, _ := os.Stat(newest); fi.ModTime().After(nf.ModTime()) {
-				newest = f
-			}
-		}
+	if err != nil {
+		b.Fatalf("no cached tarball of %s: %v", image, err)
 	}
-	return newest
+	return path
 }
 
+// Answer starts ProbePod and returns as soon as it answers HTTP (polling
+// every 10 ms, not waiting for Ready: benchmarks time this).
 func Answer(b testing.TB, cs kubernetes.Interface, image string) {
 	ctx := context.Background()
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: "default"},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name: "probe", Image: image, ImagePullPolicy: corev1.PullNever,
-			Args: []string{"probe-server", "--listen", ":8080"},
-		}}},
-	}
-	if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Pods("default").Create(ctx, ProbePod(image), metav1.CreateOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	hc := &http.Client{Timeout: time.Second}

@@ -70,6 +70,16 @@ func (im *images) ensureRefs(bin string) error {
 	return nil
 }
 
+// TarballPath is where the tarball of the kubeml image ref (and its pause
+// image) is cached.
+func TarballPath(ref string) (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "kubeml", "images", strings.NewReplacer("/", "_", ":", "_").Replace(ref)+".tar"), nil
+}
+
 // tarball returns a tarball of both images for `ctr images import`. It is
 // cached by content (the refs name it), so only the first cluster made
 // with a given kubeml binary pays for building it.
@@ -78,11 +88,10 @@ func (im images) tarball(bin string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir, err := os.UserCacheDir()
+	path, err := TarballPath(im.Kubeml)
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, "kubeml", "images", strings.NewReplacer("/", "_", ":", "_").Replace(im.Kubeml)+".tar")
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
