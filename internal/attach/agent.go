@@ -16,37 +16,28 @@ import (
 	"github.com/kubeml/kubeml/internal/kubeobj"
 )
 
-// AgentName names kubeml's own service account (and its ClusterRole and
-// binding) that scoped credentials use.
+// AgentName names kubeml's own service account (and its Roles,
+// ClusterRole and bindings) that scoped credentials use, and the
+// namespace holding only that account and its token: not kubeml-system,
+// whose Secrets the router can list.
 const AgentName = "kubeml-agent"
 
-// agentRules are the permissions kubeml needs, as RBAC rules: the
-// namespaced ones for kubeml-system only (a Role), the cluster-wide ones
-// (a ClusterRole) plus reviewing its own access and listing model
-// deployments everywhere.
-func agentRules() (namespaced, clusterWide []rbacv1.PolicyRule) {
-	clusterWide = []rbacv1.PolicyRule{
-		{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"selfsubjectaccessreviews"}, Verbs: []string{"create"}},
+// ScopedKubeconfig makes kubeml's own service account holding only the
+// rights kubeml needs (agentRights) in kubeml-system and the workload
+// namespace (made if missing, never deleted by kubeml), and returns a
+// kubeconfig with its token for server and CA, to keep instead of the
+// user's (admin) credentials. Everything made outside kubeml-system is
+// owned by that namespace, so deleting it at detach removes it too (by
+// the garbage collector: the account cannot remove its own rights and
+// then act).
+func ScopedKubeconfig(ctx context.Context, cs kubernetes.Interface, workload, server string, ca []byte, serverName string, insecure bool) ([]byte, error) {
+	if workload == "" {
+		workload = "default"
 	}
-	for _, p := range permissions {
-		r := rbacv1.PolicyRule{APIGroups: []string{p.group}, Resources: []string{p.resource}, Verbs: p.verbs}
-		if p.namespaced {
-			namespaced = append(namespaced, r)
-		} else {
-			clusterWide = append(clusterWide, r)
-		}
-	}
-	return namespaced, clusterWide
-}
-
-// ScopedKubeconfig makes kubeml's own service account with only the rights
-// kubeml needs, and returns a kubeconfig with its token for server and CA,
-// to keep instead of the user's (admin) credentials. The account's
-// cluster-wide objects are owned by the kubeml-system namespace, so
-// deleting that namespace at detach removes them too (by the garbage
-// collector: the account cannot remove its own rights and then act).
-func ScopedKubeconfig(ctx context.Context, cs kubernetes.Interface, server string, ca []byte, serverName string, insecure bool) ([]byte, error) {
 	if err := ensureNamespace(ctx, cs); err != nil {
+		return nil, err
+	}
+	if err := ensureWorkloadNamespace(ctx, cs, workload); err != nil {
 		return nil, err
 	}
 	ns, err := cs.CoreV1().Namespaces().Get(ctx, Namespace, metav1.GetOptions{})
@@ -55,41 +46,61 @@ func ScopedKubeconfig(ctx context.Context, cs kubernetes.Interface, server strin
 	}
 	owner := []metav1.OwnerReference{{APIVersion: "v1", Kind: "Namespace", Name: ns.Name, UID: ns.UID}}
 	agent := map[string]string{kubeobj.ComponentLabel: "agent"}
-	sa := &corev1.ServiceAccount{ObjectMeta: kubeobj.Meta(Namespace, AgentName, agent)}
-	nsRules, clusterRules := agentRules()
-	nsRole := &rbacv1.Role{ObjectMeta: kubeobj.Meta(Namespace, AgentName, agent), Rules: nsRules}
-	nsBinding := &rbacv1.RoleBinding{ObjectMeta: kubeobj.Meta(Namespace, AgentName, agent),
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: AgentName},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: AgentName, Namespace: Namespace}}}
-	role := &rbacv1.ClusterRole{ObjectMeta: kubeobj.Meta("", AgentName, agent), Rules: clusterRules}
-	role.OwnerReferences = owner
-	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: kubeobj.Meta("", AgentName, agent),
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: AgentName},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: AgentName, Namespace: Namespace}}}
-	binding.OwnerReferences = owner
-	secret := &corev1.Secret{ObjectMeta: kubeobj.Meta(Namespace, AgentName+"-token", agent), Type: corev1.SecretTypeServiceAccountToken}
+	home := &corev1.Namespace{ObjectMeta: kubeobj.Meta("", AgentName, agent)}
+	home.OwnerReferences = owner
+	if err := makeNamespace(ctx, cs, home); err != nil {
+		return nil, err
+	}
+	subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: AgentName, Namespace: AgentName}}
+	sysRules, workRules, clusterRules := agentRules(workload)
+	meta := func(namespace string) metav1.ObjectMeta {
+		m := kubeobj.Meta(namespace, AgentName, agent)
+		if namespace != Namespace {
+			m.OwnerReferences = owner
+		}
+		return m
+	}
+	roleRef := func(kind string) rbacv1.RoleRef {
+		return rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: kind, Name: AgentName}
+	}
+	sa := &corev1.ServiceAccount{ObjectMeta: meta(AgentName)}
+	secret := &corev1.Secret{ObjectMeta: meta(AgentName), Type: corev1.SecretTypeServiceAccountToken}
+	secret.Name = AgentName + "-token"
 	secret.Annotations = map[string]string{corev1.ServiceAccountNameKey: AgentName}
-	for _, create := range []func() error{
+	rbac := cs.RbacV1()
+	steps := []func() error{
 		func() error {
-			_, err := cs.CoreV1().ServiceAccounts(Namespace).Create(ctx, sa, metav1.CreateOptions{})
+			_, err := cs.CoreV1().ServiceAccounts(AgentName).Create(ctx, sa, metav1.CreateOptions{})
 			return err
 		},
 		func() error {
-			_, err := cs.RbacV1().Roles(Namespace).Create(ctx, nsRole, metav1.CreateOptions{})
-			return err
+			return createOwned(ctx, rbac.Roles(Namespace), &rbacv1.Role{ObjectMeta: meta(Namespace), Rules: sysRules})
 		},
 		func() error {
-			_, err := cs.RbacV1().RoleBindings(Namespace).Create(ctx, nsBinding, metav1.CreateOptions{})
-			return err
+			return createOwned(ctx, rbac.RoleBindings(Namespace), &rbacv1.RoleBinding{ObjectMeta: meta(Namespace), RoleRef: roleRef("Role"), Subjects: subjects})
 		},
-		func() error { return createOwned(ctx, cs.RbacV1().ClusterRoles(), role) },
-		func() error { return createOwned(ctx, cs.RbacV1().ClusterRoleBindings(), binding) },
 		func() error {
-			_, err := cs.CoreV1().Secrets(Namespace).Create(ctx, secret, metav1.CreateOptions{})
+			return createOwned(ctx, rbac.ClusterRoles(), &rbacv1.ClusterRole{ObjectMeta: meta(""), Rules: clusterRules})
+		},
+		func() error {
+			return createOwned(ctx, rbac.ClusterRoleBindings(), &rbacv1.ClusterRoleBinding{ObjectMeta: meta(""), RoleRef: roleRef("ClusterRole"), Subjects: subjects})
+		},
+		func() error {
+			_, err := cs.CoreV1().Secrets(AgentName).Create(ctx, secret, metav1.CreateOptions{})
 			return err
 		},
-	} {
-		if err := create(); err != nil && !apierrors.IsAlreadyExists(err) {
+	}
+	if len(workRules) > 0 {
+		steps = append(steps,
+			func() error {
+				return createOwned(ctx, rbac.Roles(workload), &rbacv1.Role{ObjectMeta: meta(workload), Rules: workRules})
+			},
+			func() error {
+				return createOwned(ctx, rbac.RoleBindings(workload), &rbacv1.RoleBinding{ObjectMeta: meta(workload), RoleRef: roleRef("Role"), Subjects: subjects})
+			})
+	}
+	for _, step := range steps {
+		if err := step(); err != nil && !apierrors.IsAlreadyExists(err) {
 			return nil, fmt.Errorf("failed to make kubeml's service account: %w", err)
 		}
 	}
@@ -105,33 +116,48 @@ func ScopedKubeconfig(ctx context.Context, cs kubernetes.Interface, server strin
 	return clientcmd.Write(*cfg)
 }
 
+// ensureWorkloadNamespace makes the namespace model services deploy to
+// when it is missing. kubeml never deletes it: other things may live there.
+func ensureWorkloadNamespace(ctx context.Context, cs kubernetes.Interface, name string) error {
+	if _, err := cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{}); err == nil {
+		return nil
+	}
+	_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("failed to create namespace %s: %w", name, err)
+	}
+	return nil
+}
+
 // waitToken waits for the token controller to fill the account's secret.
 func waitToken(ctx context.Context, cs kubernetes.Interface) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
-		s, err := cs.CoreV1().Secrets(Namespace).Get(ctx, AgentName+"-token", metav1.GetOptions{})
+		s, err := cs.CoreV1().Secrets(AgentName).Get(ctx, AgentName+"-token", metav1.GetOptions{})
 		if err == nil && len(s.Data[corev1.ServiceAccountTokenKey]) > 0 {
 			return string(s.Data[corev1.ServiceAccountTokenKey]), nil
 		}
 		select {
 		case <-ctx.Done():
-			return "", fmt.Errorf("failed to get a token for %s/%s (is the cluster's token controller running?): %w", Namespace, AgentName, ctx.Err())
+			return "", fmt.Errorf("failed to get a token for %s/%s (is the cluster's token controller running?): %w", AgentName, AgentName, ctx.Err())
 		case <-time.After(kubeobj.PollInterval):
 		}
 	}
 }
 
-// ownedClient creates and updates one kind of cluster-wide object.
+// ownedClient creates and updates one kind of object.
 type ownedClient[T metav1.Object] interface {
 	Create(ctx context.Context, obj T, opts metav1.CreateOptions) (T, error)
 	Get(ctx context.Context, name string, opts metav1.GetOptions) (T, error)
 	Update(ctx context.Context, obj T, opts metav1.UpdateOptions) (T, error)
 }
 
-// createOwned creates obj, or, when a detach's garbage collection has not
-// removed the old one yet, points the old one at the current namespace as
-// its owner (else the collector would delete it under the new attach).
+// createOwned creates obj, or, when one is left from before (a detach's
+// garbage collection has not removed it yet, or an older kubeml made it
+// with other rights), replaces it with obj: its rules, and the current
+// namespace as its owner (else the collector would delete it under the
+// new attach).
 func createOwned[T metav1.Object](ctx context.Context, c ownedClient[T], obj T) error {
 	_, err := c.Create(ctx, obj, metav1.CreateOptions{})
 	if !apierrors.IsAlreadyExists(err) {
@@ -141,7 +167,7 @@ func createOwned[T metav1.Object](ctx context.Context, c ownedClient[T], obj T) 
 	if err != nil {
 		return err
 	}
-	cur.SetOwnerReferences(obj.GetOwnerReferences())
-	_, err = c.Update(ctx, cur, metav1.UpdateOptions{})
+	obj.SetResourceVersion(cur.GetResourceVersion())
+	_, err = c.Update(ctx, obj, metav1.UpdateOptions{})
 	return err
 }

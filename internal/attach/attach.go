@@ -34,7 +34,7 @@ const (
 	AttachmentName = "kubeml-attachment"
 	// RouterName names the router's Deployment, Service, ServiceAccount,
 	// Role, ClusterRole and their bindings.
-	RouterName = "kubeml-router"
+	RouterName = routing.RouterAccount
 	// RouterConfigName is the router's ConfigMap.
 	RouterConfigName = "kubeml-router-config"
 )
@@ -42,12 +42,19 @@ const (
 // ensureNamespace creates Namespace when missing. An existing namespace is
 // left as it is, whoever made it.
 func ensureNamespace(ctx context.Context, cs kubernetes.Interface) error {
-	// A namespace still terminating after a detach is waited for, so an
-	// attach right after a detach works.
+	return makeNamespace(ctx, cs, &corev1.Namespace{ObjectMeta: kubeobj.Meta("", Namespace, nil)})
+}
+
+// makeNamespace creates ns when missing. One still terminating after a
+// detach is waited for, so an attach right after a detach works.
+func makeNamespace(ctx context.Context, cs kubernetes.Interface, ns *corev1.Namespace) error {
 	deadline := time.Now().Add(NamespaceDeleteTimeout)
 	for {
-		n, err := cs.CoreV1().Namespaces().Get(ctx, Namespace, metav1.GetOptions{})
-		if err != nil || n.DeletionTimestamp == nil || time.Now().After(deadline) {
+		n, err := cs.CoreV1().Namespaces().Get(ctx, ns.Name, metav1.GetOptions{})
+		if err == nil && n.DeletionTimestamp == nil {
+			return nil // kubeml's own account may not create namespaces
+		}
+		if err != nil || time.Now().After(deadline) {
 			break
 		}
 		select {
@@ -56,10 +63,9 @@ func ensureNamespace(ctx context.Context, cs kubernetes.Interface) error {
 		case <-time.After(kubeobj.PollInterval):
 		}
 	}
-	ns := &corev1.Namespace{ObjectMeta: kubeobj.Meta("", Namespace, nil)}
 	_, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("failed to create namespace %s: %w", Namespace, err)
+		return fmt.Errorf("failed to create namespace %s: %w", ns.Name, err)
 	}
 	return nil
 }

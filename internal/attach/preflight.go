@@ -62,6 +62,9 @@ type PreflightOptions struct {
 	MinVersion, MaxVersion string
 	// Namespace is the workload namespace; default "default".
 	Namespace string
+	// Scoped says kubeml will make an account of its own from the
+	// credentials: they must also hold the rights to make it.
+	Scoped bool
 	// Attachment is who is attaching: a record naming the same workspace
 	// and compute is not a conflict.
 	Attachment Attachment

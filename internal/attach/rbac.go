@@ -11,62 +11,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// permission is one thing kubeml needs to be allowed to do. Namespaced
-// permissions are checked in Namespace, the others cluster-wide.
-type permission struct {
-	group, resource string
-	verbs           []string
-	namespaced      bool
-}
-
-var (
-	crud = []string{"create", "get", "update", "delete", "list"}
-	read = []string{"get", "list", "watch"}
-)
-
-// permissions is what kubeml needs: manage the router and its record in
-// kubeml-system, deploy model services (Deployments, Services,
-// PodDisruptionBudgets and model ConfigMaps) in any namespace, list nodes
-// (capacity), read pods, their logs and events to explain what is not
-// ready, and hold what the router's Role and ClusterRole grant (RBAC
-// forbids granting more than one holds).
-var permissions = []permission{
-	{"", "namespaces", []string{"create", "get", "delete", "list"}, false},
-	{"", "secrets", append(crud, "watch"), true}, // TLS certificate, routing
-	{"", "serviceaccounts", crud, true},
-	{"rbac.authorization.k8s.io", "roles", crud, true},
-	{"rbac.authorization.k8s.io", "rolebindings", crud, true},
-	{"rbac.authorization.k8s.io", "clusterroles", crud, false},
-	{"rbac.authorization.k8s.io", "clusterrolebindings", crud, false},
-	{"coordination.k8s.io", "leases", []string{"get", "create", "update"}, true},
-	{"", "configmaps", append(crud, "watch"), false},
-	{"", "services", append(crud, "watch"), false},
-	{"apps", "deployments", append(crud, "watch"), false},
-	{"apps", "deployments/scale", []string{"get", "update"}, false},
-	{"policy", "poddisruptionbudgets", crud, false},
-	{"", "nodes", []string{"list"}, false},
-	{"", "pods", read, false},
-	{"", "pods/log", []string{"get"}, false},
-	{"", "events", []string{"list"}, false},
-	{"discovery.k8s.io", "endpointslices", read, false},
-}
-
-func (p permission) describe(verb string) string {
-	r := p.resource
-	if p.group != "" {
-		r += "." + p.group
-	}
-	if p.namespaced {
-		return verb + " " + r + " in namespace " + Namespace
-	}
-	return verb + " " + r + " (cluster-wide)"
-}
-
 // allowed asks the API server whether the caller may do verb on p.
-func allowed(ctx context.Context, pr *probe, group, resource, verb, ns string) (bool, error) {
+func allowed(ctx context.Context, pr *probe, group, resource, verb, ns, name string) (bool, error) {
 	resource, sub, _ := strings.Cut(resource, "/")
 	r := &authzv1.SelfSubjectAccessReview{Spec: authzv1.SelfSubjectAccessReviewSpec{
-		ResourceAttributes: &authzv1.ResourceAttributes{Group: group, Resource: resource, Subresource: sub, Verb: verb, Namespace: ns},
+		ResourceAttributes: &authzv1.ResourceAttributes{Group: group, Resource: resource, Subresource: sub, Verb: verb, Namespace: ns, Name: name},
 	}}
 	res, err := pr.cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, r, metav1.CreateOptions{})
 	if err != nil {
@@ -75,23 +24,24 @@ func allowed(ctx context.Context, pr *probe, group, resource, verb, ns string) (
 	return res.Status.Allowed, nil
 }
 
-// checkRBAC: the credentials hold every permission kubeml needs
-// (SelfSubjectAccessReview; one review suffices for a cluster admin).
+// checkRBAC: the credentials hold every right kubeml needs
+// (SelfSubjectAccessReview; one review suffices for a cluster admin). The
+// report says what it needs and what it found.
 func checkRBAC(ctx context.Context, p *probe) []Check {
-	if ok, err := allowed(ctx, p, "*", "*", "*", ""); err == nil && ok {
-		return []Check{pass("RBACGranted", "The credentials hold every permission kubeml needs (cluster admin).")}
+	if ok, err := allowed(ctx, p, "*", "*", "*", "", ""); err == nil && ok {
+		return []Check{pass("RBACGranted", "The credentials are a cluster admin's: they hold every right kubeml needs."+scopedNote(p.o))}
 	}
 	type item struct {
-		desc, group, resource, verb, ns string
+		desc, group, resource, verb, ns, name string
 	}
 	var items []item
-	for _, perm := range permissions {
-		ns := ""
-		if perm.namespaced {
-			ns = Namespace
+	for _, r := range neededRights(p.o.Namespace, p.o.Scoped) {
+		name := ""
+		if len(r.names) > 0 { // a right limited to names is reviewed for the first
+			name = r.names[0]
 		}
-		for _, v := range perm.verbs {
-			items = append(items, item{perm.describe(v), perm.group, perm.resource, v, ns})
+		for _, v := range r.verbs {
+			items = append(items, item{r.describe(v, p.o.Namespace), r.group, r.resource, v, r.namespace(p.o.Namespace), name})
 		}
 	}
 	denied := make([]string, len(items))
@@ -102,7 +52,7 @@ func checkRBAC(ctx context.Context, p *probe) []Check {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			ok, err := allowed(ctx, p, it.group, it.resource, it.verb, it.ns)
+			ok, err := allowed(ctx, p, it.group, it.resource, it.verb, it.ns, it.name)
 			errs[i] = err
 			if err == nil && !ok {
 				denied[i] = it.desc
@@ -113,16 +63,29 @@ func checkRBAC(ctx context.Context, p *probe) []Check {
 	var missing []string
 	for i := range items {
 		if errs[i] != nil {
-			return []Check{fail("RBACUnknown", "Cannot review kubeml's permissions: "+errs[i].Error())}
+			return []Check{fail("RBACUnknown", "Cannot review kubeml's rights: "+errs[i].Error())}
 		}
 		if denied[i] != "" {
 			missing = append(missing, denied[i])
 		}
 	}
 	if len(missing) > 0 {
-		return []Check{fail("RBACDenied", fmt.Sprintf("The credentials lack %d permission(s) kubeml needs: %s.", len(missing), strings.Join(missing, "; ")))}
+		return []Check{fail("RBACDenied", fmt.Sprintf("The credentials hold %d of the %d rights kubeml needs; missing: %s.",
+			len(items)-len(missing), len(items), strings.Join(missing, "; ")))}
 	}
-	return []Check{pass("RBACGranted", "The credentials hold every permission kubeml needs.")}
+	return []Check{pass("RBACGranted", fmt.Sprintf("The credentials hold all %d rights kubeml needs.", len(items))+scopedNote(p.o))}
+}
+
+// scopedNote says what kubeml's own account will hold instead.
+func scopedNote(o PreflightOptions) string {
+	if !o.Scoped {
+		return ""
+	}
+	n := 0
+	for _, r := range agentRights(o.Namespace) {
+		n += len(r.verbs)
+	}
+	return fmt.Sprintf(" kubeml keeps instead an account of its own holding only those %d rights (in %s and %s, and cluster-wide reads).", n, Namespace, o.Namespace)
 }
 
 // checkAttachment: the cluster carries no attachment record, or one naming
@@ -144,6 +107,9 @@ func checkAttachment(ctx context.Context, p *probe) []Check {
 func checkNamespace(_ context.Context, p *probe) []Check {
 	if errs := validation.IsDNS1123Label(p.o.Namespace); len(errs) > 0 {
 		return []Check{fail("InvalidNamespace", fmt.Sprintf("Namespace %q is invalid: %s.", p.o.Namespace, strings.Join(errs, "; ")))}
+	}
+	if p.o.Namespace == Namespace {
+		return []Check{fail("InvalidNamespace", fmt.Sprintf("Namespace %s is kubeml's own; model services go to another.", Namespace))}
 	}
 	return []Check{pass("NamespaceValid", fmt.Sprintf("Namespace %q is a valid DNS-1123 label.", p.o.Namespace))}
 }

@@ -87,12 +87,6 @@ func InstallRouter(ctx context.Context, cs kubernetes.Interface, s Router) ([]ku
 			return kubeobj.Apply(ctx, rbac.RoleBindings(Namespace), "RoleBinding", routerRoleBinding(), nil)
 		},
 		func() (kubeobj.Object, error) {
-			return kubeobj.Apply(ctx, rbac.ClusterRoles(), "ClusterRole", routerClusterRole(), nil)
-		},
-		func() (kubeobj.Object, error) {
-			return kubeobj.Apply(ctx, rbac.ClusterRoleBindings(), "ClusterRoleBinding", routerClusterRoleBinding(), nil)
-		},
-		func() (kubeobj.Object, error) {
 			return kubeobj.Apply(ctx, core.ConfigMaps(Namespace), "ConfigMap", routerConfig(s), nil)
 		},
 		func() (kubeobj.Object, error) { // before the Deployment that reads it

@@ -32,11 +32,14 @@ func routerServiceAccount() *corev1.ServiceAccount {
 }
 
 // routerRole lets the router read the services' routing Secrets in its
-// namespace (RBAC cannot narrow that to a label) and hold the Lease that
-// elects the replica that autoscales.
+// namespace (RBAC cannot narrow that to a label), find its peers
+// (EndpointSlices of its own Service) and hold the Lease that elects the
+// replica that autoscales. Its rights in the namespaces model services run
+// in are granted by package deploy, per namespace, as services come.
 func routerRole() *rbacv1.Role {
 	return &rbacv1.Role{ObjectMeta: routerMeta(Namespace), Rules: []rbacv1.PolicyRule{
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"list", "watch"}},
+		{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"list", "watch"}},
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
 	}}
 }
@@ -45,24 +48,6 @@ func routerRoleBinding() *rbacv1.RoleBinding {
 	return &rbacv1.RoleBinding{
 		ObjectMeta: routerMeta(Namespace),
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: RouterName},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: RouterName, Namespace: Namespace}},
-	}
-}
-
-// routerClusterRole lets the router find model pods in every namespace
-// (EndpointSlices: there may be no kube-proxy to route ClusterIPs) and
-// scale their Deployments.
-func routerClusterRole() *rbacv1.ClusterRole {
-	return &rbacv1.ClusterRole{ObjectMeta: routerMeta(""), Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"list", "watch"}},
-		{APIGroups: []string{"apps"}, Resources: []string{"deployments/scale"}, Verbs: []string{"get", "update"}},
-	}}
-}
-
-func routerClusterRoleBinding() *rbacv1.ClusterRoleBinding {
-	return &rbacv1.ClusterRoleBinding{
-		ObjectMeta: routerMeta(""),
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: RouterName},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: RouterName, Namespace: Namespace}},
 	}
 }

@@ -48,11 +48,14 @@ func Uninstall(ctx context.Context, cs kubernetes.Interface, a Attachment) error
 		func() error { return kubeobj.Remove(ctx, rbac.RoleBindings(Namespace), ns("RoleBinding")) },
 		func() error { return kubeobj.Remove(ctx, rbac.Roles(Namespace), ns("Role")) },
 		func() error { return kubeobj.Remove(ctx, core.ServiceAccounts(Namespace), ns("ServiceAccount")) },
+		// The router's cluster-wide rights, from kubeml releases before
+		// they were per namespace; kubeml's own account may not remove
+		// them (nor hold them: then there are none).
 		func() error {
-			return kubeobj.Remove(ctx, rbac.ClusterRoleBindings(), kubeobj.Object{Kind: "ClusterRoleBinding", Name: RouterName})
+			return ignoreForbidden(kubeobj.Remove(ctx, rbac.ClusterRoleBindings(), kubeobj.Object{Kind: "ClusterRoleBinding", Name: RouterName}))
 		},
 		func() error {
-			return kubeobj.Remove(ctx, rbac.ClusterRoles(), kubeobj.Object{Kind: "ClusterRole", Name: RouterName})
+			return ignoreForbidden(kubeobj.Remove(ctx, rbac.ClusterRoles(), kubeobj.Object{Kind: "ClusterRole", Name: RouterName}))
 		},
 		func() error { return Release(ctx, cs, a) },
 		func() error {
@@ -98,4 +101,11 @@ func waitNamespaceGone(ctx context.Context, cs kubernetes.Interface) error {
 		case <-time.After(kubeobj.PollInterval):
 		}
 	}
+}
+
+func ignoreForbidden(err error) error {
+	if apierrors.IsForbidden(err) {
+		return nil
+	}
+	return err
 }

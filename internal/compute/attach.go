@@ -60,7 +60,7 @@ func (m *Manager) sourceFor(ctx context.Context, c api.Compute) attachSource {
 // report runs the preflight of a plan against its cluster.
 func (m *Manager) report(ctx context.Context, id api.ResourceID, plan *attachPlan) *api.PreflightReport {
 	p := plan.compute.Properties.Properties
-	rep := m.preflight(ctx, plan.cs, id, p.ClusterPurpose, p.Namespace)
+	rep := m.preflight(ctx, plan.cs, id, attach.PreflightOptions{Purpose: p.ClusterPurpose, Namespace: p.Namespace, Scoped: plan.input.Scoped})
 	rep.Checks = append(rep.Checks, plan.extra...)
 	return rep
 }

@@ -130,6 +130,14 @@ func (m *Manager) scopeCredentials(ctx context.Context, computeID string) error 
 			return nil // scoped already (a resumed operation)
 		}
 	}
+	id, err := api.ParseResourceID(computeID)
+	if err != nil {
+		return err
+	}
+	c, err := m.GetCompute(ctx, id)
+	if err != nil {
+		return err
+	}
 	rc, err := restConfig(kc)
 	if err != nil {
 		return err
@@ -138,9 +146,30 @@ func (m *Manager) scopeCredentials(ctx context.Context, computeID string) error 
 	if err != nil {
 		return err
 	}
-	scoped, err := attach.ScopedKubeconfig(ctx, cs, rc.Host, rc.CAData, rc.ServerName, rc.Insecure)
+	scoped, err := attach.ScopedKubeconfig(ctx, cs, WorkloadNamespace(c), rc.Host, rc.CAData, rc.ServerName, rc.Insecure)
 	if err != nil {
 		return fmt.Errorf("failed to make scoped credentials: %w", err)
 	}
 	return m.cfg.Store.PutSecret(ctx, kubeconfigSecret(computeID), scoped)
+}
+
+// WorkloadNamespace is where a compute's model services go unless they
+// name another: the namespace given at attach, or "default".
+func WorkloadNamespace(c *api.Compute) string {
+	if p := c.Properties.Properties; p != nil && p.Namespace != "" {
+		return p.Namespace
+	}
+	return "default"
+}
+
+// ScopedNamespace reports the one namespace a compute's stored
+// credentials may deploy to: a cluster attached by kubeconfig keeps
+// kubeml's own account, whose rights are that namespace's (and
+// kubeml-system's), unless attached with scopedCredentials false.
+func ScopedNamespace(c *api.Compute) (string, bool) {
+	p := c.Properties.Properties
+	if c.Properties.ComputeType != api.ComputeKubernetes || p != nil && p.ScopedCredentials != nil && !*p.ScopedCredentials {
+		return "", false
+	}
+	return WorkloadNamespace(c), true
 }

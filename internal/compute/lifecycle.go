@@ -80,7 +80,7 @@ func (m *Manager) noLiveServices(ctx context.Context, c *api.Compute) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	live, err := deploy.ServiceDeployments(ctx, cs)
+	live, err := deploy.ServiceDeployments(ctx, cs, WorkloadNamespace(c))
 	if err != nil || len(live) == 0 {
 		return nil
 	}

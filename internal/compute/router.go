@@ -33,9 +33,9 @@ func (m *Manager) attachment(id api.ResourceID) attach.Attachment {
 }
 
 // preflight runs the attach checks against the live cluster.
-func (m *Manager) preflight(ctx context.Context, cs kubernetes.Interface, id api.ResourceID, purpose, namespace string) *api.PreflightReport {
-	rep := attach.Preflight(ctx, cs, attach.PreflightOptions{Purpose: purpose, MinVersion: m.cfg.MinVersion, MaxVersion: m.cfg.MaxVersion,
-		Namespace: namespace, Attachment: m.attachment(id)})
+func (m *Manager) preflight(ctx context.Context, cs kubernetes.Interface, id api.ResourceID, o attach.PreflightOptions) *api.PreflightReport {
+	o.MinVersion, o.MaxVersion, o.Attachment = m.cfg.MinVersion, m.cfg.MaxVersion, m.attachment(id)
+	rep := attach.Preflight(ctx, cs, o)
 	now := m.cfg.Now().UTC()
 	out := &api.PreflightReport{KubernetesVersion: rep.KubernetesVersion, Nodes: rep.Nodes, VCPUs: rep.VCPUs, GPUs: rep.GPUs, Time: &now}
 	for _, c := range rep.Checks {

@@ -75,6 +75,9 @@ func ApplyWebService(ctx context.Context, cs kubernetes.Interface, ws WebService
 			return err
 		}
 	}
+	if err := grantRouter(ctx, cs, ws.Namespace); err != nil { // before the routing that has it scale them
+		return err
+	}
 	if err := writeRouting(ctx, cs, ws.Routing); err != nil {
 		return err
 	}
@@ -89,6 +92,9 @@ func ApplyWebService(ctx context.Context, cs kubernetes.Interface, ws WebService
 				return err
 			}
 		}
+	}
+	if err := grantRouter(ctx, cs, ws.Namespace); err != nil {
+		return err
 	}
 	return dropUnusedModels(ctx, cs, ws.Namespace, candidates)
 }
@@ -181,6 +187,9 @@ func DeleteWebService(ctx context.Context, cs kubernetes.Interface, namespace, n
 		if err := deleteVersion(ctx, cs, namespace, p.Name); err != nil {
 			return err
 		}
+	}
+	if err := grantRouter(ctx, cs, namespace); err != nil {
+		return err
 	}
 	return dropUnusedModels(ctx, cs, namespace, candidates)
 }

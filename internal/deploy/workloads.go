@@ -2,7 +2,10 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -11,16 +14,34 @@ import (
 	"github.com/kubeml/kubeml/internal/routing"
 )
 
-// ServiceDeployments lists the model deployments kubeml runs on the cluster, in any
-// namespace: a detach would cut them off from the workspace.
-func ServiceDeployments(ctx context.Context, cs kubernetes.Interface) ([]kubeobj.Object, error) {
-	list, err := cs.AppsV1().Deployments("").List(ctx, metav1.ListOptions{LabelSelector: routing.ServiceLabel})
-	if err != nil {
-		return nil, fmt.Errorf("failed to list model deployments: %w", err)
+// ServiceDeployments lists the model deployments kubeml runs on the
+// cluster (a detach would cut them off from the workspace): in the
+// namespaces its routing Secrets name and in those given. It lists per
+// namespace, not cluster-wide: kubeml's own account holds no more.
+func ServiceDeployments(ctx context.Context, cs kubernetes.Interface, namespaces ...string) ([]kubeobj.Object, error) {
+	nss := map[string]bool{}
+	for _, n := range namespaces {
+		nss[n] = true
 	}
-	out := make([]kubeobj.Object, 0, len(list.Items))
-	for _, d := range list.Items {
-		out = append(out, kubeobj.Object{Kind: "Deployment", Namespace: d.Namespace, Name: d.Name})
+	secs, err := cs.CoreV1().Secrets(routing.Namespace).List(ctx, metav1.ListOptions{LabelSelector: routing.SecretLabel + "=true"})
+	if err != nil {
+		return nil, fmt.Errorf("failed to list the routing Secrets: %w", err)
+	}
+	for _, s := range secs.Items {
+		var sr routing.Service
+		if json.Unmarshal(s.Data[routing.SecretKey], &sr) == nil && sr.Namespace != "" {
+			nss[sr.Namespace] = true
+		}
+	}
+	var out []kubeobj.Object
+	for _, ns := range slices.Sorted(maps.Keys(nss)) {
+		list, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: routing.ServiceLabel + "," + kubeobj.ManagedSelector})
+		if err != nil {
+			return nil, fmt.Errorf("failed to list model deployments in %s: %w", ns, err)
+		}
+		for _, d := range list.Items {
+			out = append(out, kubeobj.Object{Kind: "Deployment", Namespace: d.Namespace, Name: d.Name})
+		}
 	}
 	return out, nil
 }

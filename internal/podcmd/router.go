@@ -23,7 +23,8 @@ func newRouter(s env) *cobra.Command {
 		Short: "Run the in-cluster scoring router (installed by kubeml on attach)",
 		Long: `Run the in-cluster scoring router. kubeml installs it into every cluster it
 attaches. It watches the routing Secrets of deployed web services (in its
-namespace) and the EndpointSlices of their model pods, and routes scoring
+namespace) and the EndpointSlices of their model pods (in the namespaces
+those name), and routes scoring
 (/api/v1/service/<name>/score) and Open Inference Protocol (/v2/models/<name>)
 requests straight to ready pods, autoscaling their Deployments. It serves
 /healthz, /readyz and /metrics, and stops gracefully on SIGINT or SIGTERM.

@@ -56,8 +56,8 @@ type Config struct {
 	Ready func(addr string)
 
 	// Kube is the cluster the router watches (routing Secrets in
-	// Namespace, EndpointSlices in all namespaces) and whose Deployments
-	// it scales. Without it the router knows no services.
+	// Namespace, EndpointSlices in Namespace and in the namespaces the
+	// services run in) and whose Deployments it scales. Without it the router knows no services.
 	Kube kubernetes.Interface
 	// Namespace is the router's own namespace (default routing.Namespace).
 	Namespace string
@@ -82,6 +82,7 @@ type Router struct {
 	table   *table
 	proxy   *proxy
 	random  func() float64
+	slices  *sliceWatch // nil until Run watches the cluster
 }
 
 // New returns a Router that is not yet ready: /readyz answers 503 until Run

@@ -9,29 +9,35 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
-	discoveryinformers "k8s.io/client-go/informers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // watch starts client-go informers that keep the routing table: routing
-// Secrets in the router's namespace and EndpointSlices in all namespaces.
-// The returned channel is closed once both caches have synced. The
+// Secrets in the router's namespace and EndpointSlices in its namespace
+// and those the services run in. The returned channel is closed once the
+// Secrets and the slices of every namespace they name have synced. The
 // informers stop when ctx ends; wg tracks them.
 func (r *Router) watch(ctx context.Context, wg *sync.WaitGroup) <-chan struct{} {
+	r.slices = newSliceWatch(ctx, r, wg)
+	r.slices.ensure(r.cfg.Namespace)
 	// The typed informers, not a SharedInformerFactory: a factory links
 	// the informers of every API group into the binary.
 	si := coreinformers.NewFilteredSecretInformer(r.cfg.Kube, r.cfg.Namespace, 0, cache.Indexers{},
 		func(o *metav1.ListOptions) { o.LabelSelector = routing.SecretLabel + "=true" })
-	_, _ = si.AddEventHandler(handlers(r.onSecret, r.onSecretDelete))
-	ei := discoveryinformers.NewEndpointSliceInformer(r.cfg.Kube, metav1.NamespaceAll, 0, cache.Indexers{})
-	_, _ = ei.AddEventHandler(handlers(r.onSlice, r.onSliceDelete))
+	reg, _ := si.AddEventHandler(handlers(r.onSecret, r.onSecretDelete))
+	secretsSynced := si.HasSynced
+	if reg != nil {
+		secretsSynced = reg.HasSynced // the handlers, not only the cache
+	}
 	wg.Go(func() { si.Run(ctx.Done()) })
-	wg.Go(func() { ei.Run(ctx.Done()) })
 	synced := make(chan struct{})
 	wg.Go(func() {
-		if cache.WaitForCacheSync(ctx.Done(), si.HasSynced, ei.HasSynced) {
+		if !cache.WaitForCacheSync(ctx.Done(), secretsSynced) {
+			return
+		}
+		if cache.WaitForCacheSync(ctx.Done(), r.slices.syncedFuncs()...) {
 			r.cfg.Log.Info("routing listed")
 			close(synced)
 		}
@@ -69,6 +75,9 @@ func (r *Router) onSecret(sec *corev1.Secret) {
 		return
 	}
 	r.table.setRouting(sec.Name, sr)
+	if r.slices != nil {
+		r.slices.ensure(sr.Namespace)
+	}
 	r.cfg.Log.Info("routing updated", "service", sr.Name, "secret", sec.Name, "versions", len(sr.Versions))
 }
 
@@ -84,6 +93,11 @@ func decodeRouting(sec *corev1.Secret) (routing.Service, error) {
 
 func (r *Router) onSecretDelete(sec *corev1.Secret) {
 	r.table.deleteRouting(sec.Name)
+	if r.slices != nil {
+		keep := r.table.namespaces()
+		keep[r.cfg.Namespace] = true
+		r.slices.retain(keep)
+	}
 	r.cfg.Log.Info("routing removed", "secret", sec.Name)
 }
 

@@ -12,6 +12,15 @@ package routing
 // (so only the router's own Role can read them).
 const Namespace = "kubeml-system"
 
+// RouterAccount is the router's ServiceAccount in Namespace. In each
+// namespace model services run in, the Role and RoleBinding named
+// RouterModelsRole give it what it needs there: watching EndpointSlices
+// and scaling the model Deployments, by name.
+const (
+	RouterAccount    = "kubeml-router"
+	RouterModelsRole = "kubeml-router-models"
+)
+
 // Labels, keys and ports both sides agree on.
 const (
 	// SecretLabel marks the routing Secrets ("true").

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/routing"
 )
 
 // Defaults of a web service, as Azure ML has them.
@@ -96,6 +97,8 @@ func makePlan(name string, s *api.ServiceProperties) (plan, problems) {
 	}
 	if !labelRE.MatchString(p.Namespace) {
 		ps.add("InvalidNamespace", "properties.namespace", "namespace %q must be a DNS label: lowercase letters, digits and '-', at most 63", p.Namespace)
+	} else if p.Namespace == routing.Namespace {
+		ps.add("InvalidNamespace", "properties.namespace", "namespace %s is kubeml's own: model services go to another", p.Namespace)
 	}
 	if p.Auth && p.Token {
 		ps.add("AuthConflict", "properties.tokenAuthEnabled", "key auth and token auth cannot both be enabled: set authEnabled false to use tokens")

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kubeml/kubeml/api"
+	"github.com/kubeml/kubeml/internal/compute"
 	"github.com/kubeml/kubeml/internal/deploy"
 	"github.com/kubeml/kubeml/internal/fault"
 	"github.com/kubeml/kubeml/internal/store"
@@ -32,6 +33,7 @@ func (m *Manager) CreateOrUpdate(ctx context.Context, id api.ResourceID, s api.S
 			s.Properties.Namespace = cur.Properties.Namespace
 		}
 	}
+	asked := s.Properties.Namespace
 	p, ps := makePlan(id.ChildName, &s.Properties)
 	if cur != nil {
 		if !strings.EqualFold(cur.Properties.ComputeName, s.Properties.ComputeName) {
@@ -60,6 +62,13 @@ func (m *Manager) CreateOrUpdate(ctx context.Context, id api.ResourceID, s api.S
 	}
 	if c.Properties.ProvisioningState != api.StateSucceeded {
 		return nil, "", false, fault.New(fault.Conflict, "ComputeNotReady", "compute %s is %s", c.Name, c.Properties.ProvisioningState)
+	}
+	if asked == "" {
+		p.Namespace = compute.WorkloadNamespace(c)
+	}
+	if ns, ok := compute.ScopedNamespace(c); ok && p.Namespace != ns {
+		return nil, "", false, fault.New(fault.Invalid, "InvalidNamespace", "compute %s holds rights in namespace %s only (its scoped credentials, set at attach): deploy there, or attach the cluster again with --namespace %s",
+			c.Name, ns, p.Namespace)
 	}
 	if err := m.checkCapacity(ctx, cs, cur, p); err != nil {
 		return nil, "", false, err
