@@ -51,11 +51,14 @@ func ScopedKubeconfig(ctx context.Context, cs kubernetes.Interface, workload, se
 	if err := makeNamespace(ctx, cs, home); err != nil {
 		return nil, err
 	}
+	if err := adopt(ctx, cs, AgentName, owner); err != nil {
+		return nil, err
+	}
 	subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: AgentName, Namespace: AgentName}}
 	sysRules, workRules, clusterRules := agentRules(workload)
 	meta := func(namespace string) metav1.ObjectMeta {
 		m := kubeobj.Meta(namespace, AgentName, agent)
-		if namespace != Namespace {
+		if namespace != Namespace && namespace != AgentName { // those in AgentName go with it
 			m.OwnerReferences = owner
 		}
 		return m
@@ -114,6 +117,25 @@ func ScopedKubeconfig(ctx context.Context, cs kubernetes.Interface, workload, se
 	cfg.Contexts["kubeml"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: AgentName}
 	cfg.CurrentContext = "kubeml"
 	return clientcmd.Write(*cfg)
+}
+
+// adopt makes owner the owner of namespace name: one left by the last
+// attach, whose garbage collection has not begun, would otherwise go
+// (with kubeml's new account in it) once the collector sees its old
+// owner gone.
+func adopt(ctx context.Context, cs kubernetes.Interface, name string, owner []metav1.OwnerReference) error {
+	n, err := cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("failed to read namespace %s: %w", name, err)
+	}
+	if len(n.OwnerReferences) == 1 && n.OwnerReferences[0].UID == owner[0].UID {
+		return nil
+	}
+	n.OwnerReferences = owner
+	if _, err := cs.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("failed to adopt namespace %s: %w", name, err)
+	}
+	return nil
 }
 
 // ensureWorkloadNamespace makes the namespace model services deploy to

@@ -38,8 +38,8 @@ var (
 // namespace: the model services (Deployments, Services, budgets, model
 // ConfigMaps, pod-token Secrets), the router's Role there and the
 // NetworkPolicy that lets only the router reach model pods. Cluster
-// wide, only reads: nodes and pods for capacity, the two namespaces by
-// name, and deleting kubeml-system at detach. Holding a right is also
+// wide, only reads: nodes and pods for capacity, its namespaces by name,
+// and deleting kubeml-system and its own namespace at detach. Holding a right is also
 // what lets kubeml grant it to the router (RBAC forbids granting more
 // than one holds), hence leases, endpoint slices and deployments/scale.
 func agentRights(workload string) []right {
@@ -70,8 +70,8 @@ func agentRights(workload string) []right {
 		right{"networking.k8s.io", "networkpolicies", crud, inWorkload, nil},
 		right{"", "nodes", listOnly, clusterWide, nil},
 		right{"", "pods", listOnly, clusterWide, nil},
-		right{"", "namespaces", []string{"get"}, clusterWide, bothNamespaces(workload)},
-		right{"", "namespaces", []string{"delete"}, clusterWide, []string{Namespace}},
+		right{"", "namespaces", []string{"get"}, clusterWide, append(bothNamespaces(workload), AgentName)},
+		right{"", "namespaces", []string{"delete"}, clusterWide, []string{Namespace, AgentName}},
 	)
 	return out
 }
@@ -79,7 +79,7 @@ func agentRights(workload string) []right {
 // scopingRights are what the credentials given at attach must also hold
 // to make kubeml's own account (and the workload namespace, if missing).
 var scopingRights = []right{
-	{"", "namespaces", []string{"create"}, clusterWide, nil},
+	{"", "namespaces", []string{"create", "update"}, clusterWide, nil},
 	{"rbac.authorization.k8s.io", "clusterroles", []string{"create", "get", "update"}, clusterWide, nil},
 	{"rbac.authorization.k8s.io", "clusterrolebindings", []string{"create", "get", "update"}, clusterWide, nil},
 }

@@ -61,22 +61,32 @@ func Uninstall(ctx context.Context, cs kubernetes.Interface, a Attachment) error
 		func() error {
 			return kubeobj.Remove(ctx, core.Namespaces(), kubeobj.Object{Kind: "Namespace", Name: Namespace})
 		},
+		// kubeml's own account and its token: last, as this may be that
+		// account (the garbage collector would take it with
+		// kubeml-system anyway, but later).
+		func() error {
+			return ignoreForbidden(kubeobj.Remove(ctx, core.Namespaces(), kubeobj.Object{Kind: "Namespace", Name: AgentName}))
+		},
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
 		}
 	}
-	return waitNamespaceGone(ctx, cs)
+	if err := waitNamespaceGone(ctx, cs, Namespace); err != nil {
+		return err
+	}
+	return waitNamespaceGone(ctx, cs, AgentName)
 }
 
-// waitNamespaceGone waits until Namespace no longer exists, or, when it
-// still exists but kubeml did not make it, returns at once.
-func waitNamespaceGone(ctx context.Context, cs kubernetes.Interface) error {
+// waitNamespaceGone waits until namespace name no longer exists, or, when
+// it still exists but is not being deleted (kubeml did not make it), or
+// kubeml's account went with it, returns at once.
+func waitNamespaceGone(ctx context.Context, cs kubernetes.Interface, name string) error {
 	ctx, cancel := context.WithTimeout(ctx, NamespaceDeleteTimeout)
 	defer cancel()
 	for {
-		n, err := cs.CoreV1().Namespaces().Get(ctx, Namespace, metav1.GetOptions{})
+		n, err := cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
 			return nil
@@ -85,7 +95,7 @@ func waitNamespaceGone(ctx context.Context, cs kubernetes.Interface) error {
 		case err == nil && n.DeletionTimestamp == nil:
 			return nil // not ours: left in place
 		case err != nil && ctx.Err() == nil:
-			return fmt.Errorf("failed to read namespace %s: %w", Namespace, err)
+			return fmt.Errorf("failed to read namespace %s: %w", name, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -97,7 +107,7 @@ func waitNamespaceGone(ctx context.Context, cs kubernetes.Interface) error {
 					}
 				}
 			}
-			return fmt.Errorf("failed to delete namespace %s: still terminating%s: %w", Namespace, msg, ctx.Err())
+			return fmt.Errorf("failed to delete namespace %s: still terminating%s: %w", name, msg, ctx.Err())
 		case <-time.After(kubeobj.PollInterval):
 		}
 	}

@@ -130,11 +130,7 @@ func (m *Manager) scopeCredentials(ctx context.Context, computeID string) error 
 			return nil // scoped already (a resumed operation)
 		}
 	}
-	id, err := api.ParseResourceID(computeID)
-	if err != nil {
-		return err
-	}
-	c, err := m.GetCompute(ctx, id)
+	_, c, err := m.computeAt(ctx, computeID)
 	if err != nil {
 		return err
 	}
@@ -163,13 +159,17 @@ func WorkloadNamespace(c *api.Compute) string {
 }
 
 // ScopedNamespace reports the one namespace a compute's stored
-// credentials may deploy to: a cluster attached by kubeconfig keeps
-// kubeml's own account, whose rights are that namespace's (and
-// kubeml-system's), unless attached with scopedCredentials false.
-func ScopedNamespace(c *api.Compute) (string, bool) {
-	p := c.Properties.Properties
-	if c.Properties.ComputeType != api.ComputeKubernetes || p != nil && p.ScopedCredentials != nil && !*p.ScopedCredentials {
-		return "", false
+// credentials may deploy to: a cluster whose credentials kubeml scoped at
+// attach (by kubeconfig, or imported from AKS) keeps only kubeml's own
+// account, whose rights are that namespace's (and kubeml-system's).
+func (m *Manager) ScopedNamespace(ctx context.Context, c *api.Compute) (string, bool, error) {
+	kc, ok, err := m.storedKubeconfig(ctx, c)
+	if err != nil || !ok {
+		return "", false, err
 	}
-	return WorkloadNamespace(c), true
+	cfg, err := clientcmd.Load(kc)
+	if err != nil || cfg.AuthInfos[attach.AgentName] == nil {
+		return "", false, nil
+	}
+	return WorkloadNamespace(c), true, nil
 }

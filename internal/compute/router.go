@@ -116,11 +116,7 @@ func (m *Manager) storedKubeconfig(ctx context.Context, c *api.Compute) (kc []by
 // installRouter claims the cluster for the compute (if not yet),
 // installs the router and waits for it; the compute then lists what runs.
 func (m *Manager) installRouter(ctx context.Context, computeID, purpose string) error {
-	id, err := api.ParseResourceID(computeID)
-	if err != nil {
-		return err
-	}
-	c, err := m.GetCompute(ctx, id)
+	id, c, err := m.computeAt(ctx, computeID)
 	if err != nil {
 		return err
 	}
@@ -166,14 +162,20 @@ func (m *Manager) installRouter(ctx context.Context, computeID, purpose string) 
 	})
 }
 
+// computeAt reads the compute of an operation's input.
+func (m *Manager) computeAt(ctx context.Context, computeID string) (api.ResourceID, *api.Compute, error) {
+	id, err := api.ParseResourceID(computeID)
+	if err != nil {
+		return id, nil, err
+	}
+	c, err := m.GetCompute(ctx, id)
+	return id, c, err
+}
+
 // removeRouter removes what kubeml installed in the compute's cluster
 // and its attachment record. A cluster that is gone has nothing left.
 func (m *Manager) removeRouter(ctx context.Context, computeID string) error {
-	id, err := api.ParseResourceID(computeID)
-	if err != nil {
-		return err
-	}
-	c, err := m.GetCompute(ctx, id)
+	id, c, err := m.computeAt(ctx, computeID)
 	if err != nil {
 		return err
 	}

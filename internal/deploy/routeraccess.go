@@ -27,10 +27,37 @@ import (
 // With no model Deployment left in ns it takes all of that away. What it
 // makes is owned by the router's namespace: a detach that deletes it
 // removes them too.
+//
+// Two operations in one namespace may run at once, each writing what it
+// listed: so each lists again after writing and writes again until what
+// it wrote is what is there. A cluster whose kubeml account an older
+// release made cannot write these (Forbidden): there the router still
+// holds its old cluster-wide rights, and nothing is done.
 func grantRouter(ctx context.Context, cs kubernetes.Interface, ns string) error {
+	names, err := modelDeployments(ctx, cs, ns)
+	for try := 0; err == nil; try++ {
+		if err = writeRouterAccess(ctx, cs, ns, names); err != nil {
+			break
+		}
+		var now []string
+		if now, err = modelDeployments(ctx, cs, ns); err == nil && slices.Equal(now, names) {
+			return nil
+		} else if try == 9 {
+			return fmt.Errorf("failed to settle the router's rights in %s: its model Deployments keep changing", ns)
+		}
+		names = now
+	}
+	if apierrors.IsForbidden(err) {
+		return nil
+	}
+	return err
+}
+
+// modelDeployments names kubeml's live model Deployments in ns, sorted.
+func modelDeployments(ctx context.Context, cs kubernetes.Interface, ns string) ([]string, error) {
 	l, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: routing.ServiceLabel + "," + kubeobj.ManagedSelector})
 	if err != nil {
-		return fmt.Errorf("failed to list the model Deployments in %s: %w", ns, err)
+		return nil, fmt.Errorf("failed to list the model Deployments in %s: %w", ns, err)
 	}
 	var names []string
 	for _, d := range l.Items {
@@ -39,6 +66,13 @@ func grantRouter(ctx context.Context, cs kubernetes.Interface, ns string) error 
 		}
 	}
 	slices.Sort(names)
+	return names, nil
+}
+
+// writeRouterAccess makes the router's Role, binding and the models'
+// NetworkPolicy in ns for the model Deployments names, or removes them
+// when there are none.
+func writeRouterAccess(ctx context.Context, cs kubernetes.Interface, ns string, names []string) error {
 	rbac := cs.RbacV1()
 	obj := func(kind string) kubeobj.Object {
 		return kubeobj.Object{Kind: kind, Namespace: ns, Name: routing.RouterModelsRole}

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -35,7 +36,10 @@ func ServiceDeployments(ctx context.Context, cs kubernetes.Interface, namespaces
 	}
 	var out []kubeobj.Object
 	for _, ns := range slices.Sorted(maps.Keys(nss)) {
-		list, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: routing.ServiceLabel + "," + kubeobj.ManagedSelector})
+		list, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{LabelSelector: routing.ServiceLabel})
+		if apierrors.IsForbidden(err) {
+			continue // a namespace kubeml's account holds nothing in: nothing of kubeml's runs there
+		}
 		if err != nil {
 			return nil, fmt.Errorf("failed to list model deployments in %s: %w", ns, err)
 		}

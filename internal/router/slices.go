@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	discoveryv1 "k8s.io/api/discovery/v1"
 	discoveryinformers "k8s.io/client-go/informers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 )
@@ -45,12 +46,23 @@ func (w *sliceWatch) ensure(ns string) {
 	}
 	ctx, stop := context.WithCancel(w.ctx)
 	ei := discoveryinformers.NewEndpointSliceInformer(w.r.cfg.Kube, ns, 0, cache.Indexers{})
-	reg, _ := ei.AddEventHandler(handlers(w.r.onSlice, w.r.onSliceDelete))
+	// Events a stopped informer still delivers are dropped: its slices
+	// were forgotten with it.
+	inf := &nsInformer{stop: stop}
+	live := func(fn func(*discoveryv1.EndpointSlice)) func(*discoveryv1.EndpointSlice) {
+		return func(es *discoveryv1.EndpointSlice) {
+			if w.current(ns, inf) {
+				fn(es)
+			}
+		}
+	}
+	reg, _ := ei.AddEventHandler(handlers(live(w.r.onSlice), live(w.r.onSliceDelete)))
 	synced := ei.HasSynced
 	if reg != nil {
 		synced = reg.HasSynced
 	}
-	w.ns[ns] = &nsInformer{stop: stop, synced: synced}
+	inf.synced = synced
+	w.ns[ns] = inf
 	w.wg.Go(func() { ei.Run(ctx.Done()) })
 	w.r.cfg.Log.Info("watching endpoint slices", "namespace", ns)
 }
@@ -70,13 +82,23 @@ func (w *sliceWatch) retain(keep map[string]bool) {
 	}
 }
 
-// syncedFuncs are the sync checks of the informers running now.
-func (w *sliceWatch) syncedFuncs() []cache.InformerSynced {
+// current reports whether inf is the running informer of ns.
+func (w *sliceWatch) current(ns string, inf *nsInformer) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make([]cache.InformerSynced, 0, len(w.ns))
+	return w.ns[ns] == inf
+}
+
+// unsynced names the namespaces whose informers running now have not
+// synced yet (re-read on every call: informers come and go).
+func (w *sliceWatch) unsynced() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
 	for _, ns := range slices.Sorted(maps.Keys(w.ns)) {
-		out = append(out, w.ns[ns].synced)
+		if !w.ns[ns].synced() {
+			out = append(out, ns)
+		}
 	}
 	return out
 }

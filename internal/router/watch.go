@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -37,13 +38,27 @@ func (r *Router) watch(ctx context.Context, wg *sync.WaitGroup) <-chan struct{} 
 		if !cache.WaitForCacheSync(ctx.Done(), secretsSynced) {
 			return
 		}
-		if cache.WaitForCacheSync(ctx.Done(), r.slices.syncedFuncs()...) {
-			r.cfg.Log.Info("routing listed")
-			close(synced)
+		// One namespace that cannot be listed (its Role gone, say) must
+		// not keep every service unready: after sliceSyncWait the router
+		// is ready with the rest, and that namespace's services answer
+		// 503 until its slices come.
+		wctx, cancel := context.WithTimeout(ctx, sliceSyncWait)
+		defer cancel()
+		if !cache.WaitForCacheSync(wctx.Done(), func() bool { return len(r.slices.unsynced()) == 0 }) {
+			if ctx.Err() != nil {
+				return
+			}
+			r.cfg.Log.Warn("ready without the endpoint slices of some namespaces", "namespaces", r.slices.unsynced())
 		}
+		r.cfg.Log.Info("routing listed")
+		close(synced)
 	})
 	return synced
 }
+
+// sliceSyncWait bounds how long readiness waits for the endpoint slices
+// of the services' namespaces.
+const sliceSyncWait = 30 * time.Second
 
 // handlers adapts typed callbacks to an informer's, unwrapping the
 // tombstones of deletes the watch missed.

@@ -66,7 +66,11 @@ func (m *Manager) CreateOrUpdate(ctx context.Context, id api.ResourceID, s api.S
 	if asked == "" {
 		p.Namespace = compute.WorkloadNamespace(c)
 	}
-	if ns, ok := compute.ScopedNamespace(c); ok && p.Namespace != ns {
+	ns, scoped, err := m.Compute.ScopedNamespace(ctx, c)
+	if err != nil {
+		return nil, "", false, err
+	}
+	if scoped && p.Namespace != ns {
 		return nil, "", false, fault.New(fault.Invalid, "InvalidNamespace", "compute %s holds rights in namespace %s only (its scoped credentials, set at attach): deploy there, or attach the cluster again with --namespace %s",
 			c.Name, ns, p.Namespace)
 	}
